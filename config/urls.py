@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "ЭПОС.СПО — поддержка"
+admin.site.site_title = "ЭПОС.СПО"
+admin.site.index_title = "Администрирование"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("directory.urls")),
+]
