@@ -133,7 +133,8 @@ VK_ID_TOKEN_URL = env_url("VK_ID_TOKEN_URL", VK_API_BASE_URL + "/emulator/token"
 VK_ID_CLIENT_ID = env_str("VK_ID_CLIENT_ID", "epos-spo")
 VK_MESSENGER_WEB_URL = env_url("VK_MESSENGER_WEB_URL", "https://web.vk.me")
 
-# From this date the «ЭПОС» block of «Чаты» is hidden (the seed: «С 1 октября чаты ЭПОС будут скрыты»).
+# From this date the «ЭПОС» block of «Чаты» is hidden
+# (the seed: «С 1 октября чаты ЭПОС будут скрыты»).
 EPOS_CHATS_HIDDEN_FROM = env_date("EPOS_CHATS_HIDDEN_FROM", None)
 # B2: an import or a nightly rebuild that would remove more than this share of a college's
 # people stops and explains instead.
