@@ -110,6 +110,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env_time_zone("TIME_ZONE", "Europe/Moscow")
 
 LANGUAGE_CODE = "ru"
+# The journal speaks Russian only: a browser asking for English must not get Django's English.
+LANGUAGES = [("ru", "Русский")]
 TIME_ZONE = CELERY_TIMEZONE
 USE_I18N = True
 USE_TZ = True

@@ -1,12 +1,39 @@
-"""Reads of the directory for pages and for the current-organization switch."""
+"""Reads of the directory for pages and for the current-organization switch.
+
+Every reader here issues a fixed number of queries, whatever the size of the college:
+the desktop is the first page after sign-in, and a region signs in at 8 a.m.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.conf import settings
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from directory.models import Guardian, Organization, Person, StaffMember, Student
+from directory.models import (
+    Group,
+    Guardian,
+    Lesson,
+    Organization,
+    Person,
+    StaffMember,
+    Student,
+    Teaching,
+)
 
 
 def organizations_of(person: Person) -> list[Organization]:
@@ -50,12 +77,212 @@ class Roles:
         return labels
 
 
+NO_ROLES = Roles(None, None, None)
+
+
 def roles_of(person: Person, organization: Organization | None) -> Roles:
     if organization is None:
-        return Roles(None, None, None)
+        return NO_ROLES
     active = {"person": person, "organization": organization, "is_active": True}
     return Roles(
         staff=StaffMember.objects.filter(**active).first(),
         student=Student.objects.filter(**active).select_related("group").first(),
         guardian=Guardian.objects.filter(**active).first(),
     )
+
+
+def time_zone_of(organization: Organization | None) -> zoneinfo.ZoneInfo:
+    """The college's clock; the product's one when the college has none or a broken one."""
+    name = organization.time_zone if organization else ""
+    try:
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        # A bad value typed in the admin must not take the whole college's pages down.
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def today_in(organization: Organization | None) -> dt.date:
+    return timezone.localdate(timezone=time_zone_of(organization))
+
+
+def _subgroup_of_lesson():
+    return Teaching.students.through.objects.filter(teaching_id=OuterRef("teaching_id"))
+
+
+def attended_by(student: Student) -> Q:
+    """A filter of lessons the student attends: their group's whole-group teachings and any
+    subgroup teaching that lists them. A teaching with a subgroup applies to nobody else."""
+    whole_group = Q(teaching__group_id=student.group_id) & ~Exists(_subgroup_of_lesson())
+    listed = Exists(_subgroup_of_lesson().filter(student_id=student.pk))
+    return Q(teaching__organization_id=student.organization_id) & (whole_group | listed)
+
+
+def _lessons():
+    return (
+        Lesson.objects.active()
+        .filter(teaching__is_active=True)
+        .annotate(has_subgroup=Exists(_subgroup_of_lesson()))
+        .select_related("teaching__group", "teaching__discipline")
+        .order_by("date", "start", "end", "pk")
+    )
+
+
+# How far «Ближайшее занятие» looks ahead on a day without lessons: past the holidays of
+# New Year is far enough, and the bound keeps the scan of a region's schedule short.
+LOOK_AHEAD = dt.timedelta(days=14)
+
+
+def _next(lessons, after: dt.date) -> Lesson | None:
+    return lessons.filter(date__gt=after, date__lte=after + LOOK_AHEAD).first()
+
+
+def lessons_taught_on(staff: StaffMember, day: dt.date) -> list[Lesson]:
+    """The staff member's own lessons of the day («Расписание на сегодня»), in one query."""
+    return list(_lessons().filter(date=day, teaching__teachers=staff))
+
+
+def next_lesson_taught(staff: StaffMember, after: dt.date) -> Lesson | None:
+    return _next(_lessons().filter(teaching__teachers=staff), after)
+
+
+def lessons_attended_on(student: Student, day: dt.date) -> list[Lesson]:
+    """The student's lessons of the day with their teachers, in two queries."""
+    teachers = Prefetch(
+        "teaching__teachers",
+        queryset=StaffMember.objects.active()
+        .select_related("person")
+        .order_by("person__last_name", "person__first_name", "pk"),
+    )
+    return list(_lessons().filter(attended_by(student), date=day).prefetch_related(teachers))
+
+
+def next_lesson_attended(student: Student, after: dt.date) -> Lesson | None:
+    return _next(_lessons().filter(attended_by(student)), after)
+
+
+def groups_curated_by(staff: StaffMember) -> list[Group]:
+    """The staff member's groups with their number of active students, in one query."""
+    return list(
+        Group.objects.active()
+        .filter(curators=staff)
+        .annotate(student_count=Count("students", filter=Q(students__is_active=True)))
+        .order_by("course", "name", "pk")
+    )
+
+
+def _curators(lookup: str = "curators") -> Prefetch:
+    """Active curators of groups, as `group.active_curators`."""
+    return Prefetch(
+        lookup,
+        queryset=StaffMember.objects.active()
+        .select_related("person")
+        .order_by("person__last_name", "person__first_name", "pk"),
+        to_attr="active_curators",
+    )
+
+
+def children_of(guardian: Guardian) -> list[Student]:
+    """The parent's active children with their groups and curators, in two queries."""
+    return list(
+        guardian.children.active()
+        .select_related("person", "group")
+        .prefetch_related(_curators("group__curators"))
+        .order_by("person__last_name", "person__first_name", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class CollegeSummary:
+    staff: int
+    students: int
+    guardians: int
+    groups: int
+    groups_without_curator: int
+
+
+def _count(queryset) -> Coalesce:
+    counted = queryset.order_by().values("organization").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _groups_without_curator(organization_id):
+    has_curator = Exists(
+        Group.curators.through.objects.filter(group_id=OuterRef("pk"), staffmember__is_active=True)
+    )
+    return Group.objects.active().filter(organization_id=organization_id).filter(~has_curator)
+
+
+def college_summary(organization: Organization) -> CollegeSummary:
+    """Counts of the college's active directory for its administrators, in one query."""
+    of_college = {"organization": OuterRef("pk"), "is_active": True}
+    row = (
+        Organization.objects.filter(pk=organization.pk)
+        .annotate(
+            staff_count=_count(StaffMember.objects.filter(**of_college)),
+            student_count=_count(Student.objects.filter(**of_college)),
+            guardian_count=_count(Guardian.objects.filter(**of_college)),
+            group_count=_count(Group.objects.filter(**of_college)),
+            uncurated_count=_count(_groups_without_curator(OuterRef("pk"))),
+        )
+        .values("staff_count", "student_count", "guardian_count", "group_count", "uncurated_count")
+        .get()
+    )
+    return CollegeSummary(
+        staff=row["staff_count"],
+        students=row["student_count"],
+        guardians=row["guardian_count"],
+        groups=row["group_count"],
+        groups_without_curator=row["uncurated_count"],
+    )
+
+
+def groups_without_curator(organization: Organization, *, limit: int) -> list[Group]:
+    """Groups left without «Группа»/«Родители» chats (F11), the first `limit` of them."""
+    return list(_groups_without_curator(organization.pk).order_by("course", "name", "pk")[:limit])
+
+
+@dataclass(frozen=True)
+class Desktop:
+    """What «Рабочий стол» shows; a widget is None when the person's roles do not call for it."""
+
+    today: dt.date
+    lessons_taught: list[Lesson] | None = None
+    next_lesson_taught: Lesson | None = None
+    curated_groups: list[Group] | None = None
+    summary: CollegeSummary | None = None
+    uncurated_groups: list[Group] | None = None
+    student: Student | None = None
+    lessons_attended: list[Lesson] | None = None
+    next_lesson_attended: Lesson | None = None
+    children: list[Student] | None = None
+
+
+UNCURATED_GROUPS_SHOWN = 10
+
+
+def desktop_of(organization: Organization | None, roles: Roles) -> Desktop:
+    """The widgets of «Рабочий стол» for each of the person's roles in the organization."""
+    today = today_in(organization)
+    if organization is None:
+        return Desktop(today=today)
+    widgets = {}
+    if roles.staff:
+        widgets["lessons_taught"] = lessons_taught_on(roles.staff, today)
+        if not widgets["lessons_taught"]:
+            widgets["next_lesson_taught"] = next_lesson_taught(roles.staff, today)
+        widgets["curated_groups"] = groups_curated_by(roles.staff)
+    if roles.is_admin:
+        widgets["summary"] = college_summary(organization)
+        widgets["uncurated_groups"] = groups_without_curator(
+            organization, limit=UNCURATED_GROUPS_SHOWN
+        )
+    if roles.student:
+        # The group came with the role; its curators cost one query more.
+        prefetch_related_objects([roles.student.group], _curators())
+        widgets["student"] = roles.student
+        widgets["lessons_attended"] = lessons_attended_on(roles.student, today)
+        if not widgets["lessons_attended"]:
+            widgets["next_lesson_attended"] = next_lesson_attended(roles.student, today)
+    if roles.guardian:
+        widgets["children"] = children_of(roles.guardian)
+    return Desktop(today=today, **widgets)
