@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def _raw(name: str, environ) -> str | None:
@@ -28,6 +28,15 @@ def _bad(name: str, value: str, expected: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"Переменная окружения {name}={value!r}: ожидается {expected}.")
 
 
+def _without_password(url: str) -> str:
+    """The URL as it may be printed: an error message ends up in logs, a password must not."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
+
+
 def env_str(name: str, default: str = "", *, environ=None) -> str:
     value = _raw(name, environ)
     return default if value is None or value == "" else value
@@ -35,7 +44,8 @@ def env_str(name: str, default: str = "", *, environ=None) -> str:
 
 def env_bool(name: str, default: bool = False, *, environ=None) -> bool:
     value = _raw(name, environ)
-    if value is None:
+    # Empty means unset, as for every other helper: `DEBUG=` in an .env file keeps the default.
+    if value is None or value == "":
         return default
     if value.lower() in _TRUE:
         return True
@@ -108,8 +118,12 @@ def env_url(name: str, default: str = "", *, environ=None) -> str:
     value = env_str(name, default, environ=environ)
     if value:
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https", "redis", "rediss") or not parts.netloc:
-            raise _bad(name, value, "адрес вида https://host[:port]/path")
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number 0–65535
+        except ValueError:
+            raise _bad(name, _without_password(value), "порт числом от 0 до 65535") from None
+        if parts.scheme not in ("http", "https", "redis", "rediss") or not parts.hostname:
+            raise _bad(name, _without_password(value), "адрес вида https://host[:port]/path")
     return value.rstrip("/") if value.startswith("http") else value
 
 
@@ -120,24 +134,27 @@ def env_database(name: str, default: str, *, base_dir: Path, environ=None) -> di
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = unquote(parts.path)
-        if not path or path == "/":
-            raise _bad(name, url, "sqlite:///путь/к/файлу.sqlite3")
+        # sqlite://var/db.sqlite3 (two slashes) would quietly read «var» as a host.
+        if parts.netloc or not path or path == "/":
+            raise _bad(name, url, "sqlite:///путь/к/файлу.sqlite3 (три косые черты)")
         # sqlite:///var/db.sqlite3 is relative to the project, sqlite:////abs is absolute.
-        path = path[1:] if path.startswith("/") else path
-        file = Path(path) if path.startswith("/") else base_dir / path
+        path = path[1:]
+        if path != ":memory:":
+            path = str(Path(path) if path.startswith("/") else base_dir / path)
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(file),
+            "NAME": path,
             "OPTIONS": {"timeout": 20},
         }
+    shown = _without_password(url)
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
         name_part = unquote(parts.path.lstrip("/"))
         if not name_part:
-            raise _bad(name, url, "postgres://user:password@host:5432/имя_базы")
+            raise _bad(name, shown, "postgres://user:password@host:5432/имя_базы")
         try:
             port = parts.port
         except ValueError:
-            raise _bad(name, url, "порт PostgreSQL числом") from None
+            raise _bad(name, shown, "порт PostgreSQL числом от 1 до 65535") from None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name_part,
@@ -149,4 +166,4 @@ def env_database(name: str, default: str, *, base_dir: Path, environ=None) -> di
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": dict(parse_qsl(parts.query)),
         }
-    raise _bad(name, url, "адрес базы sqlite:///… или postgres://…")
+    raise _bad(name, shown, "адрес базы sqlite:///… или postgres://…")

@@ -932,6 +932,3 @@ def demo_accounts(document: dict) -> list[DemoAccount]:
         f"«Родители {group}».",
     )
     return accounts
-
-
-DEMO_ACCOUNTS = demo_accounts  # the name the issue uses
