@@ -12,7 +12,7 @@ def pytest_collection_modifyitems(config, items):
         reason="нужен PostgreSQL: задайте DATABASE_URL=postgres://… (так его запускает .ci/run)"
     )
     for item in items:
-        if "postgres" in item.keywords:
+        if item.get_closest_marker("postgres"):
             item.add_marker(skip)
 
 

@@ -92,5 +92,3 @@ def _count_records(document) -> int:
         )
     except (TypeError, KeyError, AttributeError):
         return 0
-
-
