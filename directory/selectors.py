@@ -92,13 +92,8 @@ def roles_of(person: Person, organization: Organization | None) -> Roles:
 
 
 def time_zone_of(organization: Organization | None) -> zoneinfo.ZoneInfo:
-    """The college's clock; the product's one when the college has none or a broken one."""
-    name = organization.time_zone if organization else ""
-    try:
-        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        # A bad value typed in the admin must not take the whole college's pages down.
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    """The college's clock; the product's one outside any college."""
+    return organization.zone if organization else zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def today_in(organization: Organization | None) -> dt.date:

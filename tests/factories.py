@@ -123,3 +123,30 @@ class LessonFactory(DjangoModelFactory):
     date = factory.LazyFunction(dt.date.today)
     start = dt.time(8, 30)
     end = dt.time(10, 0)
+
+
+class ChatFactory(DjangoModelFactory):
+    class Meta:
+        model = "epos_chats.Chat"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = "custom"
+    platform = "vk"
+    title = factory.Sequence(lambda n: f"Чат {n}")
+
+
+class ChatMemberFactory(DjangoModelFactory):
+    class Meta:
+        model = "epos_chats.ChatMember"
+
+    chat = factory.SubFactory(ChatFactory)
+    person = factory.SubFactory(PersonFactory)
+    is_admin = False
+
+
+class VkLinkFactory(DjangoModelFactory):
+    class Meta:
+        model = "vk_sync.VkLink"
+
+    person = factory.SubFactory(PersonFactory)
+    vk_user_id = factory.Sequence(lambda n: 100000 + n)

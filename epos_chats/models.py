@@ -1,0 +1,176 @@
+"""Chats of a college and who is in them.
+
+A chat is never deleted from the database: `deleted_at` hides it from the journal while the
+push removes its members in the messenger (where the chat itself stays, F18).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from directory.models import Group, Organization, Person, Teaching
+
+
+class ChatQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def mandatory(self):
+        return self.filter(kind__in=Chat.MANDATORY_KINDS)
+
+
+class Chat(models.Model):
+    class Kind(models.TextChoices):
+        TEACHERS = "teachers", "Преподаватели"
+        GROUP = "group", "Группа"
+        PARENTS = "parents", "Родители"
+        CUSTOM = "custom", "Произвольный чат"
+        DISCIPLINE = "discipline", "Дисциплина"
+
+    class Platform(models.TextChoices):
+        VK = "vk", "VK Мессенджер"
+        EPOS = "epos", "ЭПОС"
+
+    # F11: created and kept by the nightly rebuild, never edited or deleted by people (F12).
+    MANDATORY_KINDS = (Kind.TEACHERS, Kind.GROUP, Kind.PARENTS)
+    GROUP_KINDS = (Kind.GROUP, Kind.PARENTS)
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, verbose_name="организация", related_name="chats"
+    )
+    kind = models.CharField("тип", max_length=16, choices=Kind.choices)
+    platform = models.CharField(
+        "платформа", max_length=8, choices=Platform.choices, default=Platform.VK
+    )
+    title = models.CharField("название", max_length=255)
+    group = models.ForeignKey(
+        Group,
+        on_delete=models.PROTECT,
+        verbose_name="группа",
+        related_name="chats",
+        null=True,
+        blank=True,
+    )
+    teaching = models.ForeignKey(
+        Teaching,
+        on_delete=models.PROTECT,
+        verbose_name="группа по дисциплине",
+        related_name="chats",
+        null=True,
+        blank=True,
+    )
+    created_by = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        verbose_name="создал",
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField("создан", default=timezone.now)
+    # Moves whenever the chat's messenger state (title, members, rights, deletion) changes:
+    # the push compares it with what the messenger was last told.
+    changed_at = models.DateTimeField("изменён", default=timezone.now, db_index=True)
+    deleted_at = models.DateTimeField("удалён", null=True, blank=True)
+
+    objects = ChatQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "чат"
+        verbose_name_plural = "чаты"
+        ordering = ["title", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(kind="teachers"),
+                name="chat_one_teachers_chat_per_organization",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "kind"],
+                condition=Q(kind__in=["group", "parents"]),
+                name="chat_one_mandatory_chat_of_each_kind_per_group",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["group", "parents"]) | Q(group__isnull=False),
+                name="chat_group_chats_have_a_group",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="discipline") | Q(teaching__isnull=False),
+                name="chat_discipline_chats_have_a_teaching",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["teachers", "group", "parents"]) | Q(platform="vk"),
+                name="chat_mandatory_chats_live_in_the_messenger",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "platform", "kind"], name="chat_org_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_mandatory(self) -> bool:
+        return self.kind in self.MANDATORY_KINDS
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class ChatMember(models.Model):
+    chat = models.ForeignKey(
+        Chat, on_delete=models.CASCADE, verbose_name="чат", related_name="members"
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, verbose_name="участник", related_name="chat_memberships"
+    )
+    is_admin = models.BooleanField("администратор чата", default=False)
+    added_at = models.DateTimeField("добавлен", default=timezone.now)
+
+    class Meta:
+        verbose_name = "участник чата"
+        verbose_name_plural = "участники чатов"
+        ordering = ["-is_admin", "person__last_name", "person__first_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["chat", "person"], name="chatmember_unique_membership"),
+        ]
+        indexes = [models.Index(fields=["person", "chat"], name="chatmember_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person} в «{self.chat}»"
+
+
+class RebuildRun(models.Model):
+    """One nightly rebuild of a college's mandatory chats (F13), or why it stopped (B2)."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "применено"
+        UNCHANGED = "unchanged", "без изменений"
+        STOPPED = "stopped", "остановлено"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, verbose_name="организация", related_name="+"
+    )
+    started_at = models.DateTimeField("начало", default=timezone.now)
+    finished_at = models.DateTimeField("окончание", null=True, blank=True)
+    status = models.CharField("итог", max_length=16, choices=Status.choices)
+    chats_created = models.PositiveIntegerField("чатов создано", default=0)
+    chats_restored = models.PositiveIntegerField("чатов восстановлено", default=0)
+    chats_renamed = models.PositiveIntegerField("чатов переименовано", default=0)
+    chats_deleted = models.PositiveIntegerField("чатов удалено", default=0)
+    members_added = models.PositiveIntegerField("участников добавлено", default=0)
+    members_removed = models.PositiveIntegerField("участников удалено", default=0)
+    admins_changed = models.PositiveIntegerField("прав изменено", default=0)
+    message = models.TextField("пояснение", blank=True)
+
+    class Meta:
+        verbose_name = "пересборка обязательных чатов"
+        verbose_name_plural = "пересборки обязательных чатов"
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.started_at:%d.%m.%Y %H:%M} — {self.get_status_display()}"
