@@ -174,3 +174,59 @@ class RebuildRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} {self.started_at:%d.%m.%Y %H:%M} — {self.get_status_display()}"
+
+
+class AuditEvent(models.Model):
+    """B4: who did what to which chat, call or link, and what it was before and after."""
+
+    class Action(models.TextChoices):
+        CHAT_CREATED = "chat_created", "создал чат"
+        CHAT_RENAMED = "chat_renamed", "переименовал чат"
+        CHAT_MEMBERS_CHANGED = "chat_members_changed", "изменил состав чата"
+        CHAT_ADMIN_CHANGED = "chat_admin_changed", "изменил администраторов чата"
+        CHAT_DELETED = "chat_deleted", "удалил чат"
+        CALL_CREATED = "call_created", "создал онлайн-звонок"
+        CALL_UPDATED = "call_updated", "изменил онлайн-звонок"
+        CALL_PUBLISHED = "call_published", "опубликовал онлайн-звонок"
+        CALL_FINISHED = "call_finished", "завершил онлайн-звонок"
+        CALL_DELETED = "call_deleted", "удалил онлайн-звонок"
+        VK_LINKED = "vk_linked", "привязал учебный профиль VK ID"
+        VK_UNLINKED = "vk_unlinked", "отвязал учебный профиль VK ID"
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        verbose_name="организация",
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    # Empty for the nightly jobs and support commands: the system acted.
+    actor = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        verbose_name="кто",
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    action = models.CharField("действие", max_length=32, choices=Action.choices)
+    object_type = models.CharField("объект", max_length=32)
+    object_id = models.BigIntegerField("id объекта")
+    object_repr = models.CharField("название объекта", max_length=300)
+    before = models.JSONField("было", default=dict, blank=True)
+    after = models.JSONField("стало", default=dict, blank=True)
+    at = models.DateTimeField("когда", default=timezone.now)
+
+    class Meta:
+        verbose_name = "событие журнала действий"
+        verbose_name_plural = "журнал действий"
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-at"], name="audit_org_at_idx"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor.short_name if self.actor_id else "система"
+        return f"{who} {self.get_action_display()} «{self.object_repr}»"
