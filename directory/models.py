@@ -13,7 +13,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Upper
 from django.utils import timezone
 
 
@@ -85,6 +86,16 @@ class Person(AbstractBaseUser, PermissionsMixin):
         help_text="Сотрудник поддержки: может входить в административный раздел.",
     )
     is_active = models.BooleanField("может входить", default=True)
+    # «ИВАНОВ КИРИЛЛ АНДРЕЕВИЧ», kept by the database: the participant picker searches any part
+    # of the FIO through it (a trigram index on PostgreSQL, see the migration).
+    fio_search = models.GeneratedField(
+        expression=Upper(
+            Concat("last_name", Value(" "), "first_name", Value(" "), "middle_name")
+        ),
+        output_field=models.CharField(max_length=452),
+        db_persist=True,
+        verbose_name="ФИО для поиска",
+    )
     date_joined = models.DateTimeField("создан", default=timezone.now, editable=False)
 
     objects = PersonManager()

@@ -74,6 +74,8 @@ class Chat(models.Model):
     # the push compares it with what the messenger was last told.
     changed_at = models.DateTimeField("изменён", default=timezone.now, db_index=True)
     deleted_at = models.DateTimeField("удалён", null=True, blank=True)
+    # The creation form's one-time key: a double-clicked «Создать чат» makes one chat, not two.
+    request_key = models.UUIDField("ключ запроса создания", null=True, blank=True, unique=True)
 
     objects = ChatQuerySet.as_manager()
 
@@ -91,6 +93,11 @@ class Chat(models.Model):
                 fields=["group", "kind"],
                 condition=Q(kind__in=["group", "parents"]),
                 name="chat_one_mandatory_chat_of_each_kind_per_group",
+            ),
+            models.UniqueConstraint(
+                fields=["teaching"],
+                condition=Q(kind="discipline", deleted_at__isnull=True),
+                name="chat_one_live_discipline_chat_per_teaching",
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=["group", "parents"]) | Q(group__isnull=False),
@@ -142,6 +149,36 @@ class ChatMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} в «{self.chat}»"
+
+
+class ChatDraft(models.Model):
+    """The participant picker's selection while a person builds or edits a chat (F15, F17).
+
+    Kept in the database, not in the form: «Выбрать всех» may pick thousands of people across
+    pages, and the selection must survive paging, tabs and filters.
+    """
+
+    owner = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    chat = models.ForeignKey(
+        Chat, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "черновик состава чата"
+        verbose_name_plural = "черновики состава чатов"
+
+
+class ChatDraftMember(models.Model):
+    draft = models.ForeignKey(ChatDraft, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    is_admin = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "person"], name="chatdraftmember_unique"),
+        ]
 
 
 class RebuildRun(models.Model):
