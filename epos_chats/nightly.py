@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from calls.services import finish_stale_calls
 from directory.models import Organization
 from epos_chats.models import RebuildRun
 from epos_chats.services import rebuild_mandatory_chats
@@ -37,12 +38,21 @@ def describe_rebuild(run: RebuildRun) -> str:
     return "обязательные чаты: " + ", ".join(f"{label} {n}" for n, label in parts if n)
 
 
+def describe_finished_calls(finished: int) -> str:
+    if not finished:
+        return "онлайн-звонки: нечего завершать"
+    return f"онлайн-звонки: завершено {finished}"
+
+
 def run_nightly(organization: Organization, *, now: dt.datetime | None = None) -> NightlyReport:
     now = now or timezone.now()
     report = NightlyReport(organization)
     rebuild = rebuild_mandatory_chats(organization, now=now)
     report.lines.append(describe_rebuild(rebuild))
     report.stopped = rebuild.status == RebuildRun.Status.STOPPED
+    # F24: stale calls are finished whatever the rebuild did; a stopped rebuild guards
+    # memberships, not calls.
+    report.lines.append(describe_finished_calls(finish_stale_calls(organization, now=now)))
     return report
 
 
