@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 FORMAT = "epos-directory/1"
 DEMO_PASSWORD = "demo1234"
+# Who has linked a «учебный профиль VK ID» in the demo, by role, and the demo's VK ids.
+VK_LINK_SHARES = {"staff": 0.7, "students": 0.6, "parents": 0.45}
+DEMO_FIRST_VK_ID = 700_000_001
+UNLINKED_DEMO_ROLE = "Родитель"
 PAIRS = (("08:30", "10:00"), ("10:10", "11:40"), ("12:10", "13:40"), ("13:50", "15:20"))
 COURSES = (1, 2, 3, 4)
 SCHEDULE_DAYS = 7  # lessons on the weekdays within a week either side of today
@@ -932,3 +936,24 @@ def demo_accounts(document: dict) -> list[DemoAccount]:
         f"«Родители {group}».",
     )
     return accounts
+
+
+def vk_linked_logins(document: dict, *, seed: int = 1) -> list[str]:
+    """Who in the document has linked a «учебный профиль VK ID», in a stable order.
+
+    In each college a `seed`-chosen share of staff, students and parents (VK_LINK_SHARES), plus
+    every demo account except the parent's: signing in as that parent shows the «VK Мессенджер»
+    block as it is before a link (F8).
+    """
+    rng = random.Random(f"vk-id-{seed}")
+    accounts = demo_accounts(document)
+    unlinked = {a.login for a in accounts if a.role == UNLINKED_DEMO_ROLE}
+    linked = dict.fromkeys(a.login for a in accounts if a.login not in unlinked)
+    for org in document["organizations"]:
+        for kind, share in VK_LINK_SHARES.items():
+            logins = [entry["login"] for entry in org[kind]]
+            # The demo accounts count towards the share, so it stays what it says.
+            wanted = round(len(logins) * share) - sum(login in linked for login in logins)
+            free = [login for login in logins if login not in linked and login not in unlinked]
+            linked.update(dict.fromkeys(rng.sample(free, max(0, min(wanted, len(free))))))
+    return list(linked)

@@ -89,9 +89,7 @@ class Person(AbstractBaseUser, PermissionsMixin):
     # «ИВАНОВ КИРИЛЛ АНДРЕЕВИЧ», kept by the database: the participant picker searches any part
     # of the FIO through it (a trigram index on PostgreSQL, see the migration).
     fio_search = models.GeneratedField(
-        expression=Upper(
-            Concat("last_name", Value(" "), "first_name", Value(" "), "middle_name")
-        ),
+        expression=Upper(Concat("last_name", Value(" "), "first_name", Value(" "), "middle_name")),
         output_field=models.CharField(max_length=452),
         db_persist=True,
         verbose_name="ФИО для поиска",

@@ -250,6 +250,8 @@ class Desktop:
     lessons_attended: list[Lesson] | None = None
     next_lesson_attended: Lesson | None = None
     children: list[Student] | None = None
+    # F3: «Личные сообщения», the person's chats changed last (epos_chats.models.Chat).
+    recent_chats: list | None = None
 
 
 UNCURATED_GROUPS_SHOWN = 10
@@ -280,4 +282,10 @@ def desktop_of(organization: Organization | None, roles: Roles) -> Desktop:
             widgets["next_lesson_attended"] = next_lesson_attended(roles.student, today)
     if roles.guardian:
         widgets["children"] = children_of(roles.guardian)
+    role = roles.staff or roles.student or roles.guardian
+    if role:
+        # Chats build on the directory, not the other way round: imported where it is used.
+        from epos_chats.selectors import recent_chats
+
+        widgets["recent_chats"] = recent_chats(role.person_id, organization)
     return Desktop(today=today, **widgets)

@@ -169,6 +169,9 @@ class ChatDraft(models.Model):
         verbose_name = "черновик состава чата"
         verbose_name_plural = "черновики состава чатов"
 
+    def __str__(self) -> str:
+        return f"черновик {self.pk} ({self.owner_id})"
+
 
 class ChatDraftMember(models.Model):
     draft = models.ForeignKey(ChatDraft, on_delete=models.CASCADE, related_name="members")
@@ -179,6 +182,9 @@ class ChatDraftMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["draft", "person"], name="chatdraftmember_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} в черновике {self.draft_id}"
 
 
 class RebuildRun(models.Model):

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from directory.models import Group, Guardian, Organization, StaffMember, Student
-from epos_chats.models import Chat, ChatMember, RebuildRun
+from directory.models import Group, Guardian, Organization, Person, StaffMember, Student
+from epos_chats import audit
+from epos_chats.access import may_create_chats, may_manage
+from epos_chats.models import AuditEvent, Chat, ChatMember, RebuildRun
 
 BATCH = 2000
 
@@ -298,3 +301,306 @@ def _apply(plan: _Plan, new_members: dict, now: dt.datetime, run: RebuildRun) ->
     run.members_added = len(rows)
     run.members_removed = len(plan.remove)
     run.admins_changed = len(plan.make_admin) + len(plan.make_member)
+
+
+# --- chats created by people (F14–F18) -----------------------------------------------------
+
+MAX_TITLE = 255
+
+
+@dataclass(frozen=True)
+class Created:
+    chat: Chat
+    created: bool  # False when the same form was submitted twice: the first chat is returned
+
+
+def _clean_title(title: str | None) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise ChatError("Укажите название чата.")
+    if len(title) > MAX_TITLE:
+        raise ChatError(f"Название чата — не длиннее {MAX_TITLE} символов (сейчас {len(title)}).")
+    return title
+
+
+def _people_of_college(organization: Organization, person_ids) -> set[int]:
+    """Which of these people hold an active role in the college: only they may be members."""
+    ids = {int(pk) for pk in person_ids}
+
+    def role(model):
+        return Exists(
+            model.objects.filter(person=OuterRef("pk"), organization=organization, is_active=True)
+        )
+
+    found = set()
+    for chunk in _chunks(sorted(ids)):
+        found.update(
+            Person.objects.filter(pk__in=chunk)
+            .filter(role(StaffMember) | role(Student) | role(Guardian))
+            .values_list("pk", flat=True)
+        )
+    return found
+
+
+def _check_members(organization: Organization, members: dict[int, bool]) -> None:
+    if not members:
+        raise ChatError("Выберите хотя бы одного участника чата.")
+    strangers = set(members) - _people_of_college(organization, members)
+    if strangers:
+        raise ChatError(
+            "Участниками могут быть только сотрудники, обучающиеся и родители вашей организации "
+            f"(не подходят: {len(strangers)})."
+        )
+
+
+def _touch(chat: Chat, now: dt.datetime) -> None:
+    """Mark the chat for the push: its messenger state changed."""
+    Chat.objects.filter(pk=chat.pk).update(changed_at=now)
+    chat.changed_at = now
+
+
+def _existing_for_key(request_key) -> Created | None:
+    if request_key is None:
+        return None
+    chat = Chat.objects.filter(request_key=request_key).first()
+    return Created(chat, created=False) if chat else None
+
+
+def chat_create_custom(
+    *,
+    actor,
+    roles,
+    organization: Organization,
+    title: str,
+    members: dict[int, bool],
+    request_key=None,
+    platform: str = Chat.Platform.VK,
+) -> Created:
+    """F15: a «Произвольный чат». With no admin marked, the creator becomes its admin."""
+    if platform == Chat.Platform.VK and not may_create_chats(roles):
+        raise ChatError("Создавать чаты могут администратор ОО и преподаватели с группами.")
+    title = _clean_title(title)
+    members = {int(pk): bool(admin) for pk, admin in members.items()}
+    if not any(members.values()):
+        members[actor.pk] = True
+    _check_members(organization, members)
+    if found := _existing_for_key(request_key):
+        return found
+    return _create(
+        actor=actor,
+        organization=organization,
+        kind=Chat.Kind.CUSTOM,
+        platform=platform,
+        title=title,
+        members=members,
+        request_key=request_key,
+    )
+
+
+def discipline_chat_title(teaching) -> str:
+    title = f"{teaching.discipline.name} {teaching.group.name}"
+    if teaching.students.exists():
+        teachers = ", ".join(t.person.short_name for t in teaching.teachers.all())
+        title += f" (подгруппа{': ' + teachers if teachers else ''})"
+    return title[:MAX_TITLE]
+
+
+def chat_create_discipline(
+    *, actor, roles, organization: Organization, teaching, request_key=None
+) -> Created:
+    """F16: a chat of one group-by-discipline: its teachers (admins) and students; the
+    name is derived and fixed."""
+    if not may_create_chats(roles):
+        raise ChatError("Создавать чаты могут администратор ОО и преподаватели с группами.")
+    if teaching.organization_id != organization.pk or not teaching.is_active:
+        raise ChatError("Такой группы по дисциплине нет в вашей организации.")
+    if not roles.is_admin and not teaching.teachers.filter(pk=roles.staff.pk).exists():
+        raise ChatError("Можно создать чат только по своей группе по дисциплине.")
+    if found := _existing_for_key(request_key):
+        return found
+    existing = Chat.objects.alive().filter(kind=Chat.Kind.DISCIPLINE, teaching=teaching).first()
+    if existing:
+        raise ChatError(f"Чат по этой группе по дисциплине уже есть: «{existing.title}».")
+    members = {
+        pk: True
+        for pk in teaching.teachers.filter(is_active=True).values_list("person_id", flat=True)
+    }
+    subgroup = teaching.students.filter(is_active=True)
+    students = (
+        subgroup if teaching.students.exists() else teaching.group.students.filter(is_active=True)
+    )
+    for pk in students.values_list("person_id", flat=True):
+        members.setdefault(pk, False)
+    if not any(members.values()):
+        members[actor.pk] = True
+    return _create(
+        actor=actor,
+        organization=organization,
+        kind=Chat.Kind.DISCIPLINE,
+        platform=Chat.Platform.VK,
+        title=discipline_chat_title(teaching),
+        members=members,
+        request_key=request_key,
+        teaching=teaching,
+    )
+
+
+def _create(*, actor, organization, kind, platform, title, members, request_key, teaching=None):
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            chat = Chat.objects.create(
+                organization=organization,
+                kind=kind,
+                platform=platform,
+                title=title,
+                teaching=teaching,
+                created_by=actor,
+                created_at=now,
+                changed_at=now,
+                request_key=request_key,
+            )
+            ChatMember.objects.bulk_create(
+                [
+                    ChatMember(chat=chat, person_id=pk, is_admin=admin, added_at=now)
+                    for pk, admin in members.items()
+                ],
+                batch_size=BATCH,
+            )
+            audit.record(
+                actor=actor,
+                organization=organization,
+                action=AuditEvent.Action.CHAT_CREATED,
+                obj=chat,
+                after={
+                    "title": title,
+                    "kind": kind,
+                    "members": sorted(members),
+                    "admins": sorted(pk for pk, admin in members.items() if admin),
+                },
+            )
+    except IntegrityError:
+        # The same form twice at once, or a second discipline chat created meanwhile.
+        if found := _existing_for_key(request_key):
+            return found
+        raise ChatError("Такой чат уже создан. Обновите страницу «Чаты».") from None
+    return Created(chat, created=True)
+
+
+def _locked_for_edit(chat: Chat, actor, roles) -> Chat:
+    """Re-read the chat under a row lock and check the right to edit it (F12, F17)."""
+    locked = Chat.objects.select_for_update().filter(pk=chat.pk).first()
+    if locked is None:
+        raise ChatError("Чат не найден.")
+    ensure_editable(locked)
+    is_chat_admin = ChatMember.objects.filter(chat=locked, person=actor, is_admin=True).exists()
+    if not may_manage(locked, roles, is_chat_admin=is_chat_admin):
+        raise ChatError("Изменять чат могут администратор ОО и администраторы этого чата.")
+    return locked
+
+
+def chat_rename(*, actor, roles, chat: Chat, title: str) -> Chat:
+    with transaction.atomic():
+        chat = _locked_for_edit(chat, actor, roles)
+        if chat.kind == Chat.Kind.DISCIPLINE:
+            raise ChatError("Название чата «Дисциплина» задаётся группой и дисциплиной.")
+        title = _clean_title(title)
+        if title == chat.title:
+            return chat
+        before = chat.title
+        now = timezone.now()
+        Chat.objects.filter(pk=chat.pk).update(title=title, changed_at=now)
+        chat.title, chat.changed_at = title, now
+        audit.record(
+            actor=actor,
+            organization=chat.organization,
+            action=AuditEvent.Action.CHAT_RENAMED,
+            obj=chat,
+            before={"title": before},
+            after={"title": title},
+        )
+    return chat
+
+
+def chat_members_set(*, actor, roles, chat: Chat, members: dict[int, bool]) -> Chat:
+    """F17 «Редактировать состав участников»: make the membership exactly `members`."""
+    members = {int(pk): bool(admin) for pk, admin in members.items()}
+    with transaction.atomic():
+        chat = _locked_for_edit(chat, actor, roles)
+        _check_members(chat.organization, members)
+        if not any(members.values()):
+            raise ChatError("В чате должен остаться хотя бы один администратор.")
+        current = dict(ChatMember.objects.filter(chat=chat).values_list("person_id", "is_admin"))
+        added = [pk for pk in members if pk not in current]
+        removed = [pk for pk in current if pk not in members]
+        promoted = [pk for pk in members if pk in current and members[pk] and not current[pk]]
+        demoted = [pk for pk in members if pk in current and not members[pk] and current[pk]]
+        if not (added or removed or promoted or demoted):
+            return chat
+        now = timezone.now()
+        ChatMember.objects.bulk_create(
+            [
+                ChatMember(chat=chat, person_id=pk, is_admin=members[pk], added_at=now)
+                for pk in added
+            ],
+            batch_size=BATCH,
+        )
+        for chunk in _chunks(removed):
+            ChatMember.objects.filter(chat=chat, person_id__in=chunk).delete()
+        for pks, admin in ((promoted, True), (demoted, False)):
+            for chunk in _chunks(pks):
+                ChatMember.objects.filter(chat=chat, person_id__in=chunk).update(is_admin=admin)
+        _touch(chat, now)
+        audit.record(
+            actor=actor,
+            organization=chat.organization,
+            action=AuditEvent.Action.CHAT_MEMBERS_CHANGED,
+            obj=chat,
+            after={
+                "added": sorted(added),
+                "removed": sorted(removed),
+                "made_admin": sorted(promoted),
+                "made_member": sorted(demoted),
+            },
+        )
+    return chat
+
+
+def chat_member_remove(*, actor, roles, chat: Chat, person_id: int) -> Chat:
+    """F17: the row's «…» → «Удалить из чата»."""
+    with transaction.atomic():
+        locked = _locked_for_edit(chat, actor, roles)
+        current = dict(ChatMember.objects.filter(chat=locked).values_list("person_id", "is_admin"))
+        if person_id not in current:
+            raise ChatError("Этого человека уже нет в чате.")
+        del current[person_id]
+        return chat_members_set(actor=actor, roles=roles, chat=locked, members=current)
+
+
+def chat_admin_set(*, actor, roles, chat: Chat, person_id: int, is_admin: bool) -> Chat:
+    """F17: grant or revoke «Администратор чата»; a chat keeps at least one admin."""
+    with transaction.atomic():
+        locked = _locked_for_edit(chat, actor, roles)
+        current = dict(ChatMember.objects.filter(chat=locked).values_list("person_id", "is_admin"))
+        if person_id not in current:
+            raise ChatError("Этого человека нет в чате.")
+        current[person_id] = is_admin
+        return chat_members_set(actor=actor, roles=roles, chat=locked, members=current)
+
+
+def chat_delete(*, actor, roles, chat: Chat) -> Chat:
+    """F18: the chat leaves the journal; the push removes its members in the messenger, where
+    the chat itself stays. Kept here (soft) with its members as history."""
+    with transaction.atomic():
+        chat = _locked_for_edit(chat, actor, roles)
+        now = timezone.now()
+        Chat.objects.filter(pk=chat.pk).update(deleted_at=now, changed_at=now)
+        chat.deleted_at = chat.changed_at = now
+        audit.record(
+            actor=actor,
+            organization=chat.organization,
+            action=AuditEvent.Action.CHAT_DELETED,
+            obj=chat,
+            before={"title": chat.title},
+        )
+    return chat

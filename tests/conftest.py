@@ -19,3 +19,15 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Tasks run where the test can see their effects, even when CI points Celery at Redis;
+    tests/test_infrastructure.py covers the broker itself."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -150,3 +150,25 @@ class VkLinkFactory(DjangoModelFactory):
 
     person = factory.SubFactory(PersonFactory)
     vk_user_id = factory.Sequence(lambda n: 100000 + n)
+
+
+class CallFactory(DjangoModelFactory):
+    """An online call; `status="published"` or `"finished"` fills in the matching moments."""
+
+    class Meta:
+        model = "calls.OnlineCall"
+
+    chat = factory.SubFactory(ChatFactory)
+    title = factory.Sequence(lambda n: f"Онлайн-звонок {n}")
+    starts_at = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    status = "created"
+    created_by = factory.SubFactory(PersonFactory)
+    last_actor = factory.SelfAttribute("created_by")
+    created_at = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC))
+    changed_at = factory.SelfAttribute("created_at")
+    published_at = factory.LazyAttribute(
+        lambda call: call.created_at if call.status in ("published", "finished") else None
+    )
+    finished_at = factory.LazyAttribute(
+        lambda call: call.created_at if call.status == "finished" else None
+    )

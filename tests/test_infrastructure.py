@@ -21,7 +21,7 @@ def test_the_cache_round_trips_through_redis_when_redis_url_is_set():
 
 
 def test_celery_runs_tasks_in_process_exactly_when_there_is_no_redis():
-    assert app.conf.task_always_eager is (not settings.REDIS_URL)
+    assert settings.CELERY_TASK_ALWAYS_EAGER is (not settings.REDIS_URL)
     assert app.conf.broker_url == (settings.REDIS_URL or "memory://")
 
 

@@ -11,17 +11,21 @@ from hypothesis import strategies as st
 
 from bench import seed_region
 from directory.demo import (
+    DEMO_FIRST_VK_ID,
     DEMO_PASSWORD,
     MALE_NAMES,
     PAIRS,
     SURNAMES,
+    VK_LINK_SHARES,
     build_document,
     demo_accounts,
     surname_form,
     transliterate,
+    vk_linked_logins,
 )
 from directory.imports import validate
 from directory.models import Group, Guardian, Lesson, Organization, Person, StaffMember, Teaching
+from vk_sync.models import VkLink
 
 TODAY = dt.date(2026, 3, 11)  # a Wednesday
 ROLES = [
@@ -394,6 +398,31 @@ def test_only_the_demo_accounts_carry_the_password(region):
             assert "password" not in entry or entry["login"] in logins
 
 
+def test_a_realistic_share_of_each_college_has_linked_a_vk_id(document, region):
+    for doc, seed in ((document, 1), (region, 7)):
+        linked = set(vk_linked_logins(doc, seed=seed))
+        for org in doc["organizations"]:
+            for kind, share in VK_LINK_SHARES.items():
+                logins = {entry["login"] for entry in org[kind]}
+                # A login shared with another college or role may be picked there.
+                assert abs(len(logins & linked) - round(len(logins) * share)) <= 2, kind
+
+
+def test_vk_links_are_chosen_by_the_seed(document):
+    assert vk_linked_logins(document, seed=1) == vk_linked_logins(document, seed=1)
+    assert vk_linked_logins(document, seed=1) != vk_linked_logins(document, seed=2)
+    linked = vk_linked_logins(document)
+    assert len(linked) == len(set(linked))
+
+
+def test_every_demo_account_but_the_parent_has_linked_a_vk_id(document):
+    linked = set(vk_linked_logins(document))
+    accounts = {a.role: a.login for a in demo_accounts(document)}
+    parent = accounts.pop("Родитель")
+    assert parent not in linked
+    assert set(accounts.values()) <= linked
+
+
 # The command
 
 
@@ -421,12 +450,14 @@ def test_seed_demo_if_empty_changes_nothing_on_a_seeded_database():
     seed()
     before = Person.objects.order_by("pk").values_list("pk", "login", "password")
     before, lessons = list(before), Lesson.objects.count()
+    links = set(VkLink.objects.values_list("pk", "person_id", "vk_user_id"))
 
     output = seed("--if-empty")
 
     assert "не загружаются" in output
     assert list(Person.objects.order_by("pk").values_list("pk", "login", "password")) == before
     assert Lesson.objects.count() == lessons
+    assert set(VkLink.objects.values_list("pk", "person_id", "vk_user_id")) == links
     assert "Администратор ОО" in output and "нет в базе" not in output
 
 
@@ -480,6 +511,33 @@ def test_people_outside_the_demo_accounts_cannot_sign_in():
     others = Person.objects.exclude(login__in=demo)
     assert others.exists()
     assert not any(person.has_usable_password() for person in others)
+
+
+@pytest.mark.django_db
+def test_seed_demo_links_the_chosen_people_to_vk_ids_and_shows_it_per_account(document):
+    output = seed()
+
+    logins = vk_linked_logins(document)
+    links = dict(VkLink.objects.values_list("person__login", "vk_user_id"))
+    assert links == {login: DEMO_FIRST_VK_ID + i for i, login in enumerate(logins)}
+    assert "Учебные профили VK ID: привязано" in output
+    for account in demo_accounts(document):
+        (line,) = [row for row in output.splitlines() if f" {account.login} " in row]
+        status = "не привязан" if account.role == "Родитель" else "привязан"
+        assert line.rstrip().endswith(f"{DEMO_PASSWORD}  {status}"), line
+
+
+@pytest.mark.django_db
+def test_seed_demo_again_does_not_relink_who_has_unlinked(document):
+    seed()
+    student = next(a.login for a in demo_accounts(document) if a.role == "Обучающийся")
+    VkLink.objects.filter(person__login=student).delete()
+    links = set(VkLink.objects.values_list("person_id", "vk_user_id"))
+
+    seed()
+    seed("--if-empty")
+
+    assert set(VkLink.objects.values_list("person_id", "vk_user_id")) == links
 
 
 # The region benchmark

@@ -5,9 +5,19 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from directory.demo import build_document, demo_accounts
+from directory.demo import (
+    DEMO_FIRST_VK_ID,
+    VK_LINK_SHARES,
+    build_document,
+    demo_accounts,
+    vk_linked_logins,
+)
 from directory.imports import KINDS, DirectoryImportError, import_directory
 from directory.models import Organization, Person
+from vk_sync.models import VkLink
+from vk_sync.services import bulk_link_demo_profiles
+
+LOOKUP_CHUNK = 500  # logins per query: SQLite caps the parameters of one statement
 
 
 def _positive(value: str) -> int:
@@ -20,8 +30,9 @@ def _positive(value: str) -> int:
 class Command(BaseCommand):
     help = (
         "Загружает демонстрационный колледж (детерминированно для --seed) через импорт "
-        "справочника и печатает демо-входы. Повторный запуск обновляет расписание вокруг "
-        "сегодняшней даты и больше ничего не меняет."
+        "справочника, в пустой базе привязывает учебные профили VK ID части людей и печатает "
+        "демо-входы. Повторный запуск обновляет расписание вокруг сегодняшней даты и больше "
+        "ничего не меняет."
     )
 
     def add_arguments(self, parser):
@@ -65,6 +76,9 @@ class Command(BaseCommand):
                 raise CommandError(f"Демо-данные не загружены.\n{lines}{hint}") from None
             imported = time.perf_counter()
             self._print_summary(report, orgs)
+            if not seeded:
+                # Only into a new database: a later run must not relink who has unlinked since.
+                self._link_vk_profiles(document, seed)
             self.stdout.write(
                 f"Сгенерировано за {built - started:.2f} с, загружено за {imported - built:.2f} с."
             )
@@ -92,6 +106,28 @@ class Command(BaseCommand):
         if not report.changed:
             self.stdout.write("Изменений нет: демо-данные уже загружены.")
 
+    def _link_vk_profiles(self, document, seed: int) -> None:
+        """A realistic share of people has linked a VK ID; links already there stay as they are."""
+        logins = vk_linked_logins(document, seed=seed)
+        ids: dict[str, int] = {}
+        for start in range(0, len(logins), LOOKUP_CHUNK):
+            chunk = logins[start : start + LOOKUP_CHUNK]
+            ids.update(Person.objects.filter(login__in=chunk).values_list("login", "pk"))
+        added = bulk_link_demo_profiles([ids[login] for login in logins], DEMO_FIRST_VK_ID)
+        shares = ", ".join(
+            f"{share * 100:.0f} % {label}"
+            for label, share in zip(
+                ("сотрудников", "обучающихся", "родителей"), VK_LINK_SHARES.values(), strict=True
+            )
+        )
+        if added:
+            self.stdout.write(
+                f"Учебные профили VK ID: привязано {added} (около {shares}; "
+                "все демо-входы, кроме «Родитель»)."
+            )
+        else:
+            self.stdout.write("Учебные профили VK ID: новых привязок нет.")
+
     def _print_accounts(self, document, *, verbose: bool) -> None:
         college = document["organizations"][0]
         accounts = demo_accounts(document)
@@ -102,14 +138,25 @@ class Command(BaseCommand):
             )
             if person.has_usable_password()
         }
+        linked = set(
+            VkLink.objects.filter(person__login__in=[a.login for a in accounts]).values_list(
+                "person__login", flat=True
+            )
+        )
         self.stdout.write(
             self.style.MIGRATE_HEADING(f"Демо-входы: {college['name']} ({college['short_name']})")
         )
         width = max(len(a.role) for a in accounts)
         login_width = max(len(a.login) for a in accounts)
-        self.stdout.write(f"  {'Роль':<{width}}  {'Логин':<{login_width}}  Пароль")
+        password_width = max(len("Пароль"), *(len(a.password) for a in accounts))
+        self.stdout.write(
+            f"  {'Роль':<{width}}  {'Логин':<{login_width}}  {'Пароль':<{password_width}}  VK ID"
+        )
         for a in accounts:
-            line = f"  {a.role:<{width}}  {a.login:<{login_width}}  {a.password}"
+            line = (
+                f"  {a.role:<{width}}  {a.login:<{login_width}}  {a.password:<{password_width}}  "
+                + ("привязан" if a.login in linked else "не привязан")
+            )
             if a.login not in usable:
                 line += "  — нет в базе (она заполнена с другими параметрами seed_demo?)"
             self.stdout.write(line)

@@ -1,0 +1,128 @@
+"""The «Чаты» page (F4–F8) and a chat's settings, view-only for now (F12)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django_htmx.http import HttpResponseClientRefresh, push_url
+
+from directory.selectors import today_in
+from epos_chats import access, selectors
+from epos_chats.forms import EXPAND_EPOS, EXPAND_VK, ChatListForm, ChatListParams
+from epos_chats.models import Chat
+
+TEMPLATE = "epos_chats/index.html"
+
+
+def _pager(page: Page, url_of: Callable[[int], str]) -> dict:
+    """The pager under a list: numbered links (elided in the middle), previous and next."""
+    links = []
+    for number in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
+        if number == page.paginator.ELLIPSIS:
+            links.append({"ellipsis": True})
+        else:
+            links.append(
+                {"number": number, "url": url_of(number), "current": number == page.number}
+            )
+    return {
+        "links": links,
+        "prev_url": url_of(page.number - 1) if page.has_previous() else "",
+        "next_url": url_of(page.number + 1) if page.has_next() else "",
+    }
+
+
+def _epos_block(organization) -> tuple[bool, dt.date | None, dt.date]:
+    """F4: whether the ЭПОС block is shown (by the college's day), the date it goes, today."""
+    today = today_in(organization)
+    hidden_from = settings.EPOS_CHATS_HIDDEN_FROM
+    return hidden_from is None or today < hidden_from, hidden_from, today
+
+
+@login_required
+def index(request):
+    organization = request.organization
+    if organization is None:
+        return render(request, TEMPLATE, {"params": ChatListParams()})
+
+    epos_shown, epos_hidden_from, today = _epos_block(organization)
+    vk_link = selectors.vk_link_of(request.user)
+    groups = selectors.group_options(organization) if vk_link else []
+    form = ChatListForm(request.GET, groups=groups)
+    params = form.params
+    if params.expand == EXPAND_EPOS and not epos_shown:
+        params = replace(params, expand="")
+    expand = params.expand
+
+    context = {
+        "params": params,
+        "form": form,
+        "expand": expand,
+        "vk_link": vk_link,
+        "epos_shown": epos_shown and expand != EXPAND_VK,
+        "epos_hidden_from": epos_hidden_from,
+        "today": today,
+        "expand_vk_url": params.urlencode(expand=EXPAND_VK),
+        "expand_epos_url": params.urlencode(expand=EXPAND_EPOS),
+        "collapse_url": params.urlencode(expand=""),
+        "page": None,
+    }
+    if expand != EXPAND_EPOS and vk_link:
+        page = selectors.chat_page(
+            request.user, organization, request.roles, params.query, request.GET.get("page")
+        )
+        for chat in page.object_list:
+            chat.may_manage = access.may_manage(
+                chat, request.roles, is_chat_admin=chat.is_chat_admin
+            )
+        context.update(
+            page=page,
+            pager=_pager(page, lambda number: params.urlencode(page=number)),
+            reset_url=ChatListParams(expand=expand).urlencode(),
+            kinds=Chat.Kind.choices,
+            sorts=selectors.SORTS,
+            may_create=access.may_create_chats(request.roles),
+            calls_filter=selectors.online_call_model() is not None,
+            messenger_url=selectors.messenger_url(),
+        )
+    if context["epos_shown"]:
+        context["epos_chats"], context["epos_more"] = selectors.epos_chats_of(
+            request.user, organization
+        )
+
+    if request.htmx and not request.htmx.history_restore_request:
+        if context["page"] is None:
+            # The link was removed in another tab: the whole block changes, not the list.
+            return HttpResponseClientRefresh()
+        response = render(request, TEMPLATE + "#chat-list", {**context, "oob": True})
+        # The address bar gets the list's canonical URL: no empty fields, no dropped values.
+        query = params.urlencode(page=context["page"].number)
+        push_url(response, request.path + (query if query != "?" else ""))
+    else:
+        response = render(request, TEMPLATE, context)
+    # The same URL answers a page or its list: caches must tell them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def chat_settings(request, chat_id: int):
+    """F12: a chat's settings and members, for those who see the chat on «Чаты» (F7)."""
+    chat = access.chat_for_view(request, chat_id)
+    members = selectors.members_page(chat, request.GET.get("page"))
+    return render(
+        request,
+        "epos_chats/settings.html",
+        {
+            "chat": chat,
+            "counts": selectors.member_counts(chat),
+            "members": members,
+            "pager": _pager(members, lambda number: f"?page={number}" if number > 1 else "?"),
+        },
+    )
