@@ -592,15 +592,30 @@ def chat_delete(*, actor, roles, chat: Chat) -> Chat:
     """F18: the chat leaves the journal; the push removes its members in the messenger, where
     the chat itself stays. Kept here (soft) with its members as history."""
     with transaction.atomic():
-        chat = _locked_for_edit(chat, actor, roles)
-        now = timezone.now()
-        Chat.objects.filter(pk=chat.pk).update(deleted_at=now, changed_at=now)
-        chat.deleted_at = chat.changed_at = now
-        audit.record(
-            actor=actor,
-            organization=chat.organization,
-            action=AuditEvent.Action.CHAT_DELETED,
-            obj=chat,
-            before={"title": chat.title},
-        )
+        return _soft_delete(_locked_for_edit(chat, actor, roles), actor)
+
+
+def chat_delete_by_support(*, actor, chat: Chat) -> Chat:
+    """The same deletion from Django admin, for support staff who hold no college role."""
+    if not actor.is_staff:
+        raise ChatError("Удалять чаты из администрирования может только поддержка.")
+    with transaction.atomic():
+        locked = Chat.objects.select_for_update().filter(pk=chat.pk).first()
+        if locked is None:
+            raise ChatError("Чат не найден.")
+        ensure_editable(locked)
+        return _soft_delete(locked, actor)
+
+
+def _soft_delete(chat: Chat, actor) -> Chat:
+    now = timezone.now()
+    Chat.objects.filter(pk=chat.pk).update(deleted_at=now, changed_at=now)
+    chat.deleted_at = chat.changed_at = now
+    audit.record(
+        actor=actor,
+        organization=chat.organization,
+        action=AuditEvent.Action.CHAT_DELETED,
+        obj=chat,
+        before={"title": chat.title},
+    )
     return chat

@@ -573,3 +573,20 @@ def test_a_vk_account_already_linked_cannot_be_added_for_another_person(client, 
     assert response.status_code == 200
     assert "vk_user_id" in response.context["adminform"].form.errors
     assert not VkLink.objects.filter(person=college.student).exists()
+
+
+def test_the_audit_log_is_listed_filterable_and_read_only(admin_client):
+    from epos_chats import audit
+    from epos_chats.models import AuditEvent
+
+    chat = factories.ChatFactory(title="Кружок робототехники")
+    event = audit.record(
+        actor=None, organization=chat.organization, action="chat_created", obj=chat
+    )
+    listing = admin_client.get("/admin/epos_chats/auditevent/", {"action": "chat_created"})
+    assert listing.status_code == 200 and "Кружок робототехники" in listing.text
+    assert "система" in listing.text
+    change = admin_client.get(f"/admin/epos_chats/auditevent/{event.pk}/change/")
+    assert change.status_code == 200 and 'name="_save"' not in change.text
+    assert admin_client.post(f"/admin/epos_chats/auditevent/{event.pk}/delete/").status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
