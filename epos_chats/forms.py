@@ -92,3 +92,41 @@ class ChatListForm(forms.Form):
         """The groups the group select offers: those of the chosen course, if any."""
         course = self.cleaned_data.get("course")
         return [group for group in self.groups if not course or group.course == course]
+
+
+# --- creating and editing chats (F14–F17) ---------------------------------------------------
+# The rules (a name's length, who may be a member) live in the services; these forms only
+# read the fields, so a service's message is the one the person sees.
+
+
+class NewChatForm(forms.Form):
+    """F14: «+ Новый чат» — where and what kind."""
+
+    platform = forms.ChoiceField(required=False, choices=Chat.Platform.choices)
+    kind = forms.ChoiceField(
+        required=False,
+        choices=[(Chat.Kind.CUSTOM, "Произвольный чат"), (Chat.Kind.DISCIPLINE, "Дисциплина")],
+    )
+
+
+class CustomChatForm(forms.Form):
+    """F15: the name of a «Произвольный чат»; its members are in the draft."""
+
+    title = forms.CharField(required=False, strip=True)
+    add_short_name = forms.BooleanField(required=False)
+    # One key per opened page: a second «Создать чат» with it returns the first chat.
+    request_key = forms.UUIDField(required=False)
+
+
+class DisciplineChatForm(forms.Form):
+    """F16: one group-by-discipline."""
+
+    teaching = forms.IntegerField(required=False, min_value=1)
+    request_key = forms.UUIDField(required=False)
+
+
+class RenameForm(forms.Form):
+    title = forms.CharField(required=False, strip=True)
+    # The name the person saw when they opened the form: a rename made meanwhile by someone
+    # else is reported instead of silently overwritten.
+    seen = forms.CharField(required=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils import timezone
 
 from calls.services import finish_stale_calls
@@ -53,7 +54,33 @@ def run_nightly(organization: Organization, *, now: dt.datetime | None = None) -
     # F24: stale calls are finished whatever the rebuild did; a stopped rebuild guards
     # memberships, not calls.
     report.lines.append(describe_finished_calls(finish_stale_calls(organization, now=now)))
+    report.lines.append(_push(organization))
     return report
+
+
+def _push(organization: Organization) -> str:
+    """F28: last, the differences go to the messenger (a stopped rebuild changed nothing, so
+    there is nothing of it to send)."""
+    from vk_sync.models import SyncRun
+    from vk_sync.reconcile import PushBusy, push_organization
+
+    if not settings.VK_SYNC_ENABLED:
+        return "мессенджер: передача отключена (VK_SYNC_ENABLED=false)"
+    try:
+        run = push_organization(organization, trigger=SyncRun.Trigger.NIGHTLY)
+    except PushBusy:
+        return "мессенджер: передача уже идёт, эта пропущена"
+    return describe_push(run)
+
+
+def describe_push(run) -> str:
+    done = sum(run.operations.values())
+    if not done and not run.errors:
+        return "мессенджер: без изменений"
+    line = f"мессенджер: операций {done}, чатов {run.chats_touched}, звонков {run.calls_touched}"
+    if run.errors:
+        line += f", ошибок {len(run.errors)} (см. «Передачи в мессенджер» в администрировании)"
+    return line
 
 
 def is_local_midnight_hour(organization: Organization, now: dt.datetime) -> bool:

@@ -3,20 +3,39 @@ selection kept in a `ChatDraft` while the person pages, switches tabs and filter
 
 Every query is bounded: the candidates are one paged query (with a count), whatever the
 college's size; «Выбрать всех» is one insert of ids and «Снять всех» one delete.
+
+Why the selection lives on the server and not in the form: «Выбрать всех» may pick thousands
+of people on pages the browser never loaded, and each tick must survive paging, tabs, filters,
+a reload and a page that works without JavaScript. The page carries only the draft's id
+(`?draft=…`); each tick is one small POST.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 from django.db import transaction
 from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.utils import timezone
 
-from directory.models import Guardian, Organization, Person, StaffMember, Student, Teaching
+from directory.models import (
+    Discipline,
+    Group,
+    Guardian,
+    Organization,
+    Person,
+    StaffMember,
+    Student,
+    Teaching,
+)
 from epos_chats.models import Chat, ChatDraft, ChatDraftMember, ChatMember
 
 PAGE_SIZE = 15
 NO_DISCIPLINE = "none"
+# A draft older than this was abandoned (a closed tab): the owner's next draft clears it.
+DRAFT_TTL = dt.timedelta(days=1)
 
 TABS = {
     "all": "Все",
@@ -68,6 +87,31 @@ class PickerQuery:
             group=number("group") if "group" in allowed else None,
             discipline=chosen if "discipline" in allowed else None,
         )
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.q or self.course or self.group or self.discipline)
+
+    def pairs(self, **changes) -> list[tuple[str, object]]:
+        """The state as query-string pairs, with `changes` applied; defaults and the filters
+        the tab does not offer are left out, so links stay short."""
+        query = replace(self, **changes)
+        allowed = FILTERS[query.tab]
+        pairs = [
+            ("tab", "" if query.tab == "all" else query.tab),
+            ("q", query.q),
+            ("course", query.course if "course" in allowed else None),
+            ("group", query.group if "group" in allowed else None),
+            ("discipline", query.discipline if "discipline" in allowed else None),
+        ]
+        return [(key, value) for key, value in pairs if value]
+
+    def url(self, base: str, draft: ChatDraft, *, page: int | None = None, **changes) -> str:
+        """The picker's page at `base` for this state: the draft first, then the state."""
+        pairs = [("draft", draft.pk), *self.pairs(**changes)]
+        if page and page > 1:
+            pairs.append(("page", page))
+        return f"{base}?{urlencode(pairs)}"
 
 
 def _attends(discipline_id: int) -> Q:
@@ -175,12 +219,58 @@ def annotate_rows(people: QuerySet[Person], organization: Organization, draft: C
     return people.annotate(selected=Exists(mine), selected_admin=Exists(mine.filter(is_admin=True)))
 
 
+@dataclass(frozen=True)
+class FilterOptions:
+    courses: list[int]
+    groups: list[Group]
+    disciplines: list[Discipline]
+
+    def groups_of(self, course: int | None) -> list[Group]:
+        """The group select offers the chosen course's groups only."""
+        return [group for group in self.groups if not course or group.course == course]
+
+
+def filter_options(organization: Organization) -> FilterOptions:
+    """What the «Курс», «Группа» and «Дисциплина» selects offer: two queries."""
+    groups = list(
+        Group.objects.active()
+        .filter(organization=organization)
+        .only("pk", "name", "course")
+        .order_by("course", "name", "pk")
+    )
+    disciplines = list(
+        Discipline.objects.active()
+        .filter(organization=organization)
+        .only("pk", "name")
+        .order_by("name", "pk")
+    )
+    return FilterOptions(sorted({g.course for g in groups}), groups, disciplines)
+
+
+def consistent(query: PickerQuery, options: FilterOptions) -> PickerQuery:
+    """Drop a group of another course than the chosen one, or of another college: the URL
+    may come from an older page."""
+    if query.group and query.group not in {g.pk for g in options.groups_of(query.course)}:
+        return replace(query, group=None)
+    return query
+
+
+def row_of(draft: ChatDraft, person_id: int) -> Person | None:
+    """One row of the picker as the page shows it, after a change: one query."""
+    people = candidates(draft.organization, PickerQuery(), draft).filter(pk=person_id)
+    return annotate_rows(people, draft.organization, draft).first()
+
+
 # --- the draft ------------------------------------------------------------------------------
 
 
 def draft_open(*, owner: Person, organization: Organization, chat: Chat | None = None) -> ChatDraft:
-    """A fresh selection; for an existing chat it starts from the chat's members."""
+    """A fresh selection; for an existing chat it starts from the chat's members.
+
+    The owner's abandoned drafts (older than `DRAFT_TTL`) go at the same time.
+    """
     with transaction.atomic():
+        ChatDraft.objects.filter(owner=owner, created_at__lt=timezone.now() - DRAFT_TTL).delete()
         draft = ChatDraft.objects.create(owner=owner, organization=organization, chat=chat)
         if chat is not None:
             ChatDraftMember.objects.bulk_create(

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db import connections, models
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
@@ -26,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from calls.models import OnlineCall
 from directory.models import Group, Guardian, Organization, Person, StaffMember, Student
 from directory.selectors import Roles
 from epos_chats.access import membership_of, visible_chats
@@ -73,14 +73,6 @@ def vk_link_of(person: Person) -> VkLink | None:
     return VkLink.objects.filter(person=person).first()
 
 
-def online_call_model() -> type[models.Model] | None:
-    """`calls.OnlineCall` once the calls issue adds it; until then no chat has a call."""
-    try:
-        return apps.get_model("calls", "OnlineCall")
-    except LookupError:
-        return None
-
-
 def _member_count(*, linked: bool = False) -> Coalesce:
     members = ChatMember.objects.filter(chat=OuterRef("pk"))
     if linked:
@@ -104,12 +96,23 @@ def _title_matches(chats: QuerySet[Chat], q: str) -> Q:
     return condition
 
 
-def _published_call_exists() -> Exists | None:
-    model = online_call_model()
-    if model is None:
-        return None
-    return Exists(
-        model.objects.filter(chat=OuterRef("pk"), status="published", deleted_at__isnull=True)
+def _published_call() -> QuerySet[OnlineCall]:
+    """The outer chat's live published call: at most one (a partial unique index, F23)."""
+    return OnlineCall.objects.published().filter(chat=OuterRef("pk"))
+
+
+def _published_call_exists() -> Exists:
+    return Exists(_published_call())
+
+
+def with_published_call(chats: QuerySet[Chat]) -> QuerySet[Chat]:
+    """F26: `call_id`, `call_title`, `call_starts_at` of the chat's live published call (None
+    without one), in the chats' own query."""
+    call = _published_call()
+    return chats.annotate(
+        call_id=Subquery(call.values("pk")[:1]),
+        call_title=Subquery(call.values("title")[:1]),
+        call_starts_at=Subquery(call.values("starts_at")[:1]),
     )
 
 
@@ -127,8 +130,7 @@ def filter_chats(chats: QuerySet[Chat], query: ChatQuery) -> QuerySet[Chat]:
     if query.group:
         chats = chats.filter(Q(group_id=query.group) | Q(teaching__group_id=query.group))
     if query.with_call:
-        has_call = _published_call_exists()
-        chats = chats.none() if has_call is None else chats.filter(has_call)
+        chats = chats.filter(_published_call_exists())
     if query.sort == SORT_KIND:
         rank = Case(
             *(When(kind=kind, then=Value(i)) for i, kind in enumerate(KIND_ORDER)),
@@ -149,13 +151,34 @@ def chat_page(
 ) -> Page:
     """The page of chats for the VK block: two queries (the total and the page's rows).
 
-    Each chat carries `member_count`, `linked_count` and `is_chat_admin` (the person is its
-    admin). A page number out of range or not a number gives the nearest page.
+    Each chat carries `member_count`, `linked_count`, `is_chat_admin` (the person is its
+    admin) and its published call (`with_published_call`). A page number out of range or not a
+    number gives the nearest page.
     """
     chats = filter_chats(visible_chats(person, organization, roles), query)
     chats = with_member_counts(chats).annotate(is_chat_admin=membership_of(person, admin=True))
-    chats = chats.select_related("group", "teaching__group", "teaching__discipline")
+    chats = with_published_call(chats)
+    chats = chats.select_related("group", "teaching__group", "teaching__discipline", "remote")
     return Paginator(chats, CHATS_PER_PAGE).get_page(page_number)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """B1: where the chat stands in the messenger, for its card."""
+
+    code: str  # "synced" | "pending" | "error"
+    label: str
+    reason: str = ""
+
+
+def sync_state(chat: Chat) -> SyncState:
+    """From the chat's `remote` row (select_related by `chat_page`): no query of its own."""
+    remote = getattr(chat, "remote", None)
+    if remote is not None and remote.last_error:
+        return SyncState("error", "ошибка", remote.last_error)
+    if remote is None or remote.synced_version is None or remote.synced_version < chat.changed_at:
+        return SyncState("pending", "ожидает отправки")
+    return SyncState("synced", "синхронизирован")
 
 
 def group_options(organization: Organization) -> list[Group]:
@@ -231,9 +254,15 @@ def members_page(chat: Chat, page_number: object) -> Page:
     return Paginator(members, MEMBERS_PER_PAGE).get_page(page_number)
 
 
-def messenger_url(chat: Chat | None = None) -> str:
-    """Where «VK Мессенджер», a chat's icon and its name lead (F10).
+# VK's peer id of a chat conversation is the chat id plus this.
+CHAT_PEER_OFFSET = 2_000_000_000
 
-    The messenger's client for now; the chat itself once the push knows its id there.
-    """
-    return settings.VK_MESSENGER_WEB_URL
+
+def messenger_url(chat: Chat | None = None) -> str:
+    """Where «VK Мессенджер», a chat's icon and its name lead (F10): the chat itself once the
+    messenger has it (its `remote` row, loaded with the chat), else the messenger's client."""
+    base = settings.VK_MESSENGER_WEB_URL
+    remote = getattr(chat, "remote", None) if chat is not None else None
+    if remote is None:
+        return base
+    return f"{base}/convo/{CHAT_PEER_OFFSET + remote.remote_chat_id}"

@@ -357,6 +357,15 @@ def _touch(chat: Chat, now: dt.datetime) -> None:
     """Mark the chat for the push: its messenger state changed."""
     Chat.objects.filter(pk=chat.pk).update(changed_at=now)
     chat.changed_at = now
+    _push_soon(chat)
+
+
+def _push_soon(chat: Chat) -> None:
+    """F28: chats go to the messenger at night, or at once with VK_SYNC_MODE=immediate."""
+    if settings.VK_SYNC_MODE == "immediate" and chat.platform == Chat.Platform.VK:
+        from vk_sync.tasks import enqueue_after_commit, push_chats_task
+
+        enqueue_after_commit(push_chats_task, chat.organization_id, [chat.pk])
 
 
 def _existing_for_key(request_key) -> Created | None:
@@ -381,6 +390,8 @@ def chat_create_custom(
         raise ChatError("Создавать чаты могут администратор ОО и преподаватели с группами.")
     title = _clean_title(title)
     members = {int(pk): bool(admin) for pk, admin in members.items()}
+    if not members:
+        raise ChatError("Выберите хотя бы одного участника чата.")
     if not any(members.values()):
         members[actor.pk] = True
     _check_members(organization, members)
@@ -479,6 +490,7 @@ def _create(*, actor, organization, kind, platform, title, members, request_key,
                     "admins": sorted(pk for pk, admin in members.items() if admin),
                 },
             )
+            _push_soon(chat)
     except IntegrityError:
         # The same form twice at once, or a second discipline chat created meanwhile.
         if found := _existing_for_key(request_key):
@@ -519,6 +531,7 @@ def chat_rename(*, actor, roles, chat: Chat, title: str) -> Chat:
             before={"title": before},
             after={"title": title},
         )
+        _push_soon(chat)
     return chat
 
 
@@ -618,4 +631,5 @@ def _soft_delete(chat: Chat, actor) -> Chat:
         obj=chat,
         before={"title": chat.title},
     )
+    _push_soon(chat)
     return chat

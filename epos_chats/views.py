@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRefresh, push_url
 
+from calls.marks import vk_block_opened
 from directory.selectors import today_in
 from epos_chats import access, selectors
 from epos_chats.forms import EXPAND_EPOS, EXPAND_VK, ChatListForm, ChatListParams
@@ -59,6 +60,8 @@ def index(request):
     if params.expand == EXPAND_EPOS and not epos_shown:
         params = replace(params, expand="")
     expand = params.expand
+    if expand != EXPAND_EPOS:
+        vk_block_opened(request)  # F27: the calls published so far are seen
 
     context = {
         "params": params,
@@ -88,7 +91,6 @@ def index(request):
             kinds=Chat.Kind.choices,
             sorts=selectors.SORTS,
             may_create=access.may_create_chats(request.roles),
-            calls_filter=selectors.online_call_model() is not None,
             messenger_url=selectors.messenger_url(),
         )
     if context["epos_shown"]:
@@ -124,5 +126,7 @@ def chat_settings(request, chat_id: int):
             "counts": selectors.member_counts(chat),
             "members": members,
             "pager": _pager(members, lambda number: f"?page={number}" if number > 1 else "?"),
+            # F17/F18: the edit and delete controls; never on a mandatory chat (F12).
+            "may_manage": access.may_manage(chat, request.roles, is_chat_admin=chat.is_chat_admin),
         },
     )

@@ -1,7 +1,6 @@
 """Template helpers of the chats pages."""
 
 from django import template
-from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -11,18 +10,14 @@ register = template.Library()
 
 
 @register.simple_tag
-def optional_url(name: str, *args) -> str:
-    """The URL named `name`, or "" while no view answers it yet (a flow of a later issue):
-    the page then shows the control disabled instead of a link that 404s."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
+def messenger_url(chat=None) -> str:
+    return selectors.messenger_url(chat)
 
 
 @register.simple_tag
-def messenger_url(chat=None) -> str:
-    return selectors.messenger_url(chat)
+def sync_state(chat) -> selectors.SyncState:
+    """B1: `{% sync_state chat as state %}` → state.code / state.label / state.reason."""
+    return selectors.sync_state(chat)
 
 
 # Stroke icons on a 24×24 grid, drawn inline: the product runs in closed networks.
@@ -54,6 +49,9 @@ ICONS = {
     "check": '<path d="m5 12.5 4.5 4.5L19 7.5"/>',
     "shield": '<path d="M12 3.5 19 6v5.5c0 4.3-3 7.6-7 9-4-1.4-7-4.7-7-9V6z"/><path d="m9 12'
     ' 2.2 2.2L15.5 10"/>',
+    "dots": '<circle cx="5.5" cy="12" r="1.3"/><circle cx="12" cy="12" r="1.3"/>'
+    '<circle cx="18.5" cy="12" r="1.3"/>',
+    "close": '<path d="M6 6l12 12M18 6 6 18"/>',
 }
 
 

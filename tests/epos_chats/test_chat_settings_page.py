@@ -87,11 +87,12 @@ def test_a_member_sees_the_chats_settings_and_members(client, club):
     assert "привязан</span>" in rows and "не привязан</span>" in rows
 
 
-def test_the_settings_page_offers_no_editing_yet(client, club):
-    html = open_settings(client, club["teacher"], club["chat"]).text
+def test_a_plain_member_sees_the_settings_without_any_editing_control(client, club):
+    html = open_settings(client, club["student"], club["chat"]).text
     main = html.split('id="content"', 1)[1]
     assert 'method="post"' not in main
     assert "Удалить" not in main
+    assert "Редактировать состав участников" not in main
 
 
 def test_a_discipline_chat_shows_its_group_and_discipline(client, org):
@@ -194,8 +195,9 @@ def test_the_settings_page_costs_the_same_queries_however_many_members(
     client.force_login(club["teacher"])
     client.get(url(club["chat"]))
 
-    # Session, person, organizations, three roles, the chat, the counts, the total, the page.
-    with django_assert_max_num_queries(10):
+    # Session, person, organizations, three roles, the chat, the counts, the total, the page,
+    # the new-call mark (F27) and the chat's online calls (F19).
+    with django_assert_max_num_queries(12):
         response = client.get(url(club["chat"]))
     assert response.status_code == 200
 

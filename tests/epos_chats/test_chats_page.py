@@ -12,7 +12,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from directory.selectors import today_in
-from epos_chats import selectors
 from epos_chats.models import Chat, ChatMember
 from tests import factories
 from vk_sync.models import VkLink
@@ -415,12 +414,6 @@ def test_a_group_of_another_course_or_college_is_ignored(client, admin, college,
 def test_the_active_call_filter_keeps_chats_with_a_published_call(client, org, admin):
     quiet = chat(org, "Тихий")
     live = chat(org, "Со звонком")
-    if selectors.online_call_model() is None:
-        # No calls yet: nothing can have one, and the checkbox is not offered.
-        response = get(client, admin, {"call": "1"})
-        assert titles(response) == []
-        assert 'name="call"' not in response.text
-        return
     factories.CallFactory(chat=live, status="published")
     factories.CallFactory(chat=quiet, status="finished")
     factories.CallFactory(chat=quiet, status="created")
@@ -694,8 +687,8 @@ def test_the_page_costs_the_same_queries_however_many_chats(
     client.get(URL)  # the first visit also stores the current organization
 
     # Session, person, organizations, three roles, the link, the groups, the teaching check,
-    # the total, the page, the ЭПОС chats.
-    with django_assert_max_num_queries(12):
+    # the new-call mark (F27), the total, the page, the ЭПОС chats.
+    with django_assert_max_num_queries(13):
         response = client.get(URL, {"q": "чат", "course": 2, "sort": "changed", "page": 2})
 
     assert response.status_code == 200
@@ -712,3 +705,33 @@ def test_an_htmx_list_costs_no_more_than_the_page(client, org, admin):
     with CaptureQueriesContext(connection) as partial:
         client.get(URL, {"page": 2}, headers={"HX-Request": "true"})
     assert len(partial) <= len(page)
+
+
+def test_each_card_says_where_the_chat_stands_in_the_messenger(client, org, admin):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from vk_sync.models import RemoteChat
+
+    synced, failed = chat(org, "Синхронный"), chat(org, "Сломанный")
+    chat(org, "Новый")
+    later = timezone.now() + dt.timedelta(minutes=1)
+    RemoteChat.objects.create(
+        chat=synced, remote_chat_id=1, title=synced.title, synced_version=later
+    )
+    RemoteChat.objects.create(
+        chat=failed, remote_chat_id=2, title="x", last_error="[927] Chat does not exist"
+    )
+    page = get(client, admin).text
+    for title, label in (
+        ("Синхронный", "синхронизирован"),
+        ("Новый", "ожидает отправки"),
+        ("Сломанный", "ошибка"),
+    ):
+        card = page[page.index(f">{title}<") :]
+        card = card[: card.index("</li>")]
+        assert label in card, title
+    # The OO admin sees why; the chat's link leads into the messenger's chat.
+    assert "[927] Chat does not exist" in page
+    assert f"/convo/{2_000_000_000 + 1}" in page
