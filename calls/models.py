@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from directory.models import Lesson, Person
+from directory.models import Lesson, Organization, Person
 from epos_chats.models import Chat
 
 
@@ -136,3 +136,31 @@ class OnlineCall(models.Model):
     def allowed_actions(self) -> list[str]:
         """F22: the icons of the list, in their order: edit, publish, finish, delete."""
         return [action for action in self.TRANSITIONS if self.allows(action)]
+
+
+class CallsSeen(models.Model):
+    """F27: when the person last opened the VK block of «Чаты» in a college. A call published
+    after it puts the mark next to «Сообщения»; no row means the block was never opened."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, verbose_name="человек", related_name="+"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        verbose_name="организация",
+        related_name="+",
+    )
+    seen_at = models.DateTimeField("открыл блок «VK Мессенджер»", default=timezone.now)
+
+    class Meta:
+        verbose_name = "просмотр онлайн-звонков"
+        verbose_name_plural = "просмотры онлайн-звонков"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "organization"], name="callsseen_one_row_per_person_and_college"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.seen_at:%d.%m.%Y %H:%M}"

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from calls.access import NOT_ALLOWED, acts_in, can_manage_calls
-from calls.models import OnlineCall
+from calls.models import CallsSeen, OnlineCall
 from directory.models import Lesson, Organization, Person
 from directory.selectors import Roles
 from epos_chats.audit import record
@@ -170,13 +170,19 @@ def _ensure_may_manage(actor: Person, roles: Roles, chat: Chat) -> None:
         raise PermissionDenied(NOT_ALLOWED)
 
 
-def _ensure_allows(call: OnlineCall, action: str) -> None:
+def refusal(call: OnlineCall, action: str) -> str:
+    """Why `action` may not be taken on the call now; "" when it may."""
     if call.is_deleted:
-        raise CallError(ALREADY_DELETED)
+        return ALREADY_DELETED
     if not call.allows(action):
-        raise CallError(
-            f"{_REFUSED[action]} Этот звонок сейчас в статусе «{call.get_status_display()}»."
-        )
+        return f"{_REFUSED[action]} Этот звонок сейчас в статусе «{call.get_status_display()}»."
+    return ""
+
+
+def _ensure_allows(call: OnlineCall, action: str) -> None:
+    message = refusal(call, action)
+    if message:
+        raise CallError(message)
 
 
 def _locked_call(call: OnlineCall) -> OnlineCall:
@@ -195,7 +201,9 @@ def _chat(chat_id: int, *, lock: bool = False) -> Chat:
 def _after_commit_push(call_id: int) -> None:
     """Runs once a change to the call is committed: calls go to the messenger at once (F28),
     so this is where the messenger push of the call is started."""
-    logger.debug("Онлайн-звонок %s изменён: его состояние ждёт отправки в мессенджер.", call_id)
+    from vk_sync.tasks import push_call_task, send_push
+
+    send_push(push_call_task, call_id)
 
 
 def _changed(call: OnlineCall, *, actor: Person | None, action: str, before: dict) -> None:
@@ -409,3 +417,19 @@ def _row_state(title: str, starts_at: dt.datetime, lesson_id: int | None, status
 def _push_all(call_ids: list[int]) -> None:
     for call_id in call_ids:
         _after_commit_push(call_id)
+
+
+# The mark next to «Сообщения» (F27) -----------------------------------------------------------
+
+
+def mark_calls_seen(
+    *, person: Person, organization: Organization, now: dt.datetime | None = None
+) -> None:
+    """F27: the person opened the VK block of «Чаты» in the college: calls published until now
+    no longer mark «Сообщения». One statement, safe under concurrent page views."""
+    CallsSeen.objects.bulk_create(
+        [CallsSeen(person=person, organization=organization, seen_at=now or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["person", "organization"],
+        update_fields=["seen_at"],
+    )

@@ -8,6 +8,7 @@ admin.site.index_title = "Администрирование"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("chats/", include("epos_chats.urls")),
+    path("calls/", include("calls.urls")),
     path("vk-id/", include("vk_sync.urls")),
     path("", include("directory.urls")),
 ]
