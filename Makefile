@@ -16,6 +16,7 @@ TEST_STAMP := $(VENV)/.installed-test-$(DEPS_HASH)
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
+EMULATOR_PORT ?= 8081
 PYTEST_ARGS ?=
 
 .PHONY: help run test lint fmt clean
@@ -49,9 +50,15 @@ run: $(RUN_STAMP)
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
-	@echo
-	@echo "Откройте http://$(HOST):$(PORT)/"
-	@echo
+	@# The VK Messenger + VK ID emulator beside the site (VK_API_BASE_URL's default), stopped
+	@# with it; its state survives restarts in var/emulator.json.
+	@$(BIN)/python manage.py vk_emulator --port $(EMULATOR_PORT) --state-file var/emulator.json \
+		> var/emulator.log 2>&1 & emulator=$$!; \
+	trap 'kill $$emulator 2>/dev/null' EXIT INT TERM; \
+	echo; \
+	echo "Откройте http://$(HOST):$(PORT)/   (эмулятор VK: http://127.0.0.1:$(EMULATOR_PORT)/emulator/state)"; \
+	echo "Передать изменения в мессенджер сейчас: .venv/bin/python manage.py nightly"; \
+	echo; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(TEST_STAMP)

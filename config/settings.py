@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "directory.context_processors.current_organization",
+                "calls.context_processors.calls_mark",
             ],
         },
     },
@@ -130,6 +131,9 @@ VK_API_BASE_URL = env_url("VK_API_BASE_URL", "http://127.0.0.1:8081")
 VK_API_TOKEN = env_str("VK_API_TOKEN", "emulator-token")
 VK_API_RATE_LIMIT = env_int("VK_API_RATE_LIMIT", 20, min_value=1)
 VK_SYNC_MODE = env_choice("VK_SYNC_MODE", "nightly", ("nightly", "immediate"))
+# False keeps the journal from talking to the messenger at all (a college not connected yet);
+# the rows still record what should go, and the first push sends it.
+VK_SYNC_ENABLED = env_bool("VK_SYNC_ENABLED", True)
 VK_ID_AUTHORIZE_URL = env_url("VK_ID_AUTHORIZE_URL", VK_API_BASE_URL + "/emulator/authorize")
 VK_ID_TOKEN_URL = env_url("VK_ID_TOKEN_URL", VK_API_BASE_URL + "/emulator/token")
 VK_ID_CLIENT_ID = env_str("VK_ID_CLIENT_ID", "epos-spo")

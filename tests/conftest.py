@@ -1,6 +1,8 @@
 import pytest
 from django.db import connection
 
+pytest_plugins = ["tests.vk_sync.emulator_fixtures"]
+
 
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings

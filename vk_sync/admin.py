@@ -4,10 +4,10 @@ Saving and deleting go through `vk_sync.services`, like the support commands, so
 here reaches the messenger the same way as one made by the person.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from directory.admin import person_search
-from vk_sync.models import VkLink
+from vk_sync.models import RemoteCall, RemoteChat, SyncRun, VkLink
 from vk_sync.services import link_vk_profile, unlink_vk_profile
 
 
@@ -40,3 +40,137 @@ class VkLinkAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for link in queryset.select_related("person"):
             unlink_vk_profile(link.person, actor=request.user)
+
+
+class ReadOnly(admin.ModelAdmin):
+    """What the messenger holds and what the pushes did: written by the push alone."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnly):
+    """B1: the history of pushes with their counts and errors; «Повторить» pushes again."""
+
+    list_display = (
+        "started_at",
+        "organization",
+        "trigger",
+        "status",
+        "chats_touched",
+        "calls_touched",
+        "operation_count",
+        "error_count",
+        "finished_at",
+    )
+    list_filter = ("status", "trigger", "organization")
+    list_select_related = ("organization",)
+    date_hierarchy = "started_at"
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+    actions = ["push_again"]
+
+    @admin.display(description="операций")
+    def operation_count(self, run: SyncRun) -> int:
+        return sum(run.operations.values())
+
+    @admin.display(description="ошибок")
+    def error_count(self, run: SyncRun) -> int:
+        return len(run.errors)
+
+    def get_actions(self, request):
+        # The built-in «delete selected» needs the delete right, which nobody has here; the
+        # retry needs only the right to view the runs.
+        return {
+            name: action
+            for name, action in super().get_actions(request).items()
+            if name == "push_again"
+        }
+
+    @admin.action(description="Повторить передачу для колледжей выбранных запусков")
+    def push_again(self, request, queryset):
+        _push_again(self, request, queryset.values_list("organization_id", flat=True))
+
+
+def _push_again(model_admin, request, organization_ids) -> None:
+    """Queue a full comparison for each college; the rows are the truth, so it only sends
+    what is still different."""
+    from vk_sync.tasks import push_organization_task, send_push
+
+    ids = sorted(set(organization_ids))
+    for organization_id in ids:
+        send_push(push_organization_task, organization_id, SyncRun.Trigger.MANUAL)
+    model_admin.message_user(
+        request,
+        f"Передача поставлена в очередь для колледжей: {len(ids)}. Итог — в «Передачах в "
+        "мессенджер».",
+        messages.SUCCESS,
+    )
+
+
+class FailedFilter(admin.SimpleListFilter):
+    title = "состояние"
+    parameter_name = "failed"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "с ошибкой"), ("no", "без ошибки"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(last_error="")
+        if self.value() == "no":
+            return queryset.filter(last_error="")
+        return queryset
+
+
+@admin.register(RemoteChat)
+class RemoteChatAdmin(ReadOnly):
+    """B1: chats as the messenger holds them; failed ones filtered, «Повторить» on them."""
+
+    list_display = ("chat", "remote_chat_id", "title", "synced_version", "last_error", "error_at")
+    list_filter = (FailedFilter, "chat__organization")
+    search_fields = ("title", "chat__title", "remote_chat_id__exact")
+    list_select_related = ("chat",)
+    readonly_fields = [f.name for f in RemoteChat._meta.fields]
+    actions = ["push_again"]
+
+    def get_actions(self, request):
+        return {k: v for k, v in super().get_actions(request).items() if k == "push_again"}
+
+    @admin.action(description="Повторить передачу этих чатов")
+    def push_again(self, request, queryset):
+        from vk_sync.tasks import push_chats_task, send_push
+
+        by_org: dict[int, list[int]] = {}
+        for chat_id, org_id in queryset.values_list("chat_id", "chat__organization_id"):
+            by_org.setdefault(org_id, []).append(chat_id)
+        for org_id, chat_ids in by_org.items():
+            send_push(push_chats_task, org_id, chat_ids)
+        self.message_user(request, "Передача чатов поставлена в очередь.", messages.SUCCESS)
+
+
+@admin.register(RemoteCall)
+class RemoteCallAdmin(ReadOnly):
+    list_display = ("call", "remote_call_id", "status", "starts_at", "join_link", "last_error")
+    list_filter = (FailedFilter, "status", "call__chat__organization")
+    search_fields = ("title", "call__title", "remote_call_id__exact")
+    list_select_related = ("call",)
+    readonly_fields = [f.name for f in RemoteCall._meta.fields]
+    actions = ["push_again"]
+
+    def get_actions(self, request):
+        return {k: v for k, v in super().get_actions(request).items() if k == "push_again"}
+
+    @admin.action(description="Повторить передачу этих звонков")
+    def push_again(self, request, queryset):
+        from vk_sync.tasks import push_call_task, send_push
+
+        for call_id in queryset.values_list("call_id", flat=True):
+            send_push(push_call_task, call_id)
+        self.message_user(request, "Передача звонков поставлена в очередь.", messages.SUCCESS)

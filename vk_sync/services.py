@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from directory.models import Organization, Person
 from epos_chats import audit
-from epos_chats.models import AuditEvent
+from epos_chats.models import AuditEvent, Chat
 from vk_sync.models import VkLink
+from vk_sync.tasks import enqueue_after_commit, push_links_task
 
 MAX_VK_USER_ID = 2**63 - 1  # the column is a bigint
 
@@ -81,6 +82,9 @@ def link_vk_profile(
             before=before,
             after={"vk_user_id": vk_user_id},
         )
+        _chats_changed_for(person)
+        # F9: the link goes at once, and the person into every messenger chat they are in.
+        enqueue_after_commit(push_links_task, [person.pk])
     return link
 
 
@@ -106,7 +110,18 @@ def unlink_vk_profile(
             before={"vk_user_id": link.vk_user_id},
         )
         link.delete()
+        # Their memberships leave the messenger at the next push, which finds these chats
+        # changed; the link itself is withdrawn at once.
+        _chats_changed_for(person)
+        enqueue_after_commit(push_links_task, [person.pk])
     return True
+
+
+def _chats_changed_for(person: Person) -> None:
+    """The person's messenger chats now want a different member list: mark them for the push."""
+    Chat.objects.filter(
+        platform=Chat.Platform.VK, deleted_at__isnull=True, members__person=person
+    ).update(changed_at=timezone.now())
 
 
 def bulk_link_demo_profiles(person_ids: list[int], first_vk_id: int) -> int:

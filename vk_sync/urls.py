@@ -6,5 +6,6 @@ app_name = "vk_sync"
 
 urlpatterns = [
     path("link/", views.link, name="link"),
+    path("callback/", views.callback, name="callback"),
     path("unlink/", views.unlink, name="unlink"),
 ]

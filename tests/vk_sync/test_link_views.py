@@ -1,5 +1,6 @@
-"""«Привязать / Отвязать учебный профиль VK ID» (F5, F9): the pages answer honestly until VK ID
-authorization is connected, unlinking asks first, and one VK account never serves two people."""
+"""«Привязать / Отвязать учебный профиль VK ID» (F5, F9): linking starts VK ID authorization,
+unlinking asks first, and one VK account never serves two people. The whole round trip through
+the emulator's VK ID is in test_vkid_flow.py."""
 
 import threading
 
@@ -68,15 +69,25 @@ def test_an_anonymous_post_unlinks_nobody(client, teacher):
 # «Привязать учебный профиль VK ID»
 
 
-def test_the_link_page_says_vk_id_is_not_connected_and_how_support_links(signed_in):
+def test_the_link_button_sends_the_person_to_vk_id_with_state_and_pkce(
+    signed_in, teacher, settings
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from vk_sync.models import VkIdAttempt
+
+    settings.VK_ID_AUTHORIZE_URL = "https://id.vk.test/authorize"
     response = signed_in.get(LINK)
 
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "Привязка учебного профиля VK ID" in page
-    assert "не подключена" in page
-    assert "manage.py vkid_link kivanov" in page
-    assert f'href="{chats_url()}"' in page
+    assert response.status_code == 302
+    url = urlsplit(response.url)
+    assert f"{url.scheme}://{url.netloc}{url.path}" == "https://id.vk.test/authorize"
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    attempt = VkIdAttempt.objects.get(person=teacher)
+    assert query["state"] == attempt.state and query["code_challenge_method"] == "S256"
+    assert query["response_type"] == "code" and query["client_id"] == settings.VK_ID_CLIENT_ID
+    assert query["redirect_uri"].endswith(reverse("vk_sync:callback"))
+    assert attempt.code_verifier not in response.url  # the verifier never leaves the server
 
 
 def test_the_link_page_of_a_linked_person_returns_to_chats(signed_in, teacher):
@@ -93,8 +104,8 @@ def test_the_link_page_accepts_no_post(signed_in):
     assert signed_in.post(LINK).status_code == 405
 
 
-def test_chats_url_is_the_chats_page_or_the_desktop_until_it_exists():
-    assert chats_url() in {"/chats/", reverse("desktop")}
+def test_chats_url_is_the_chats_page():
+    assert chats_url() == "/chats/"
 
 
 # «Отвязать учебный профиль VK ID»
