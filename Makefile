@@ -46,18 +46,23 @@ $(TEST_STAMP): | $(BIN)/python
 	@touch $@ $(RUN_STAMP)
 
 run: export DEBUG := true
+# The site talks to the emulator started below unless pointed elsewhere.
+run: export VK_API_BASE_URL := $(or $(VK_API_BASE_URL),http://127.0.0.1:$(EMULATOR_PORT))
 run: $(RUN_STAMP)
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	@# The VK Messenger + VK ID emulator beside the site (VK_API_BASE_URL's default), stopped
-	@# with it; its state survives restarts in var/emulator.json.
+	@# with it; its state survives restarts in var/emulator.json. `nightly` then builds the
+	@# mandatory chats and pushes what changed — nothing, on a second start.
 	@$(BIN)/python manage.py vk_emulator --port $(EMULATOR_PORT) --state-file var/emulator.json \
 		> var/emulator.log 2>&1 & emulator=$$!; \
 	trap 'kill $$emulator 2>/dev/null' EXIT INT TERM; \
+	sleep 1; \
+	$(BIN)/python manage.py nightly; \
 	echo; \
 	echo "Откройте http://$(HOST):$(PORT)/   (эмулятор VK: http://127.0.0.1:$(EMULATOR_PORT)/emulator/state)"; \
-	echo "Передать изменения в мессенджер сейчас: .venv/bin/python manage.py nightly"; \
+	echo "Ночные задачи и передача в мессенджер вручную: .venv/bin/python manage.py nightly"; \
 	echo; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
