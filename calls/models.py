@@ -164,3 +164,21 @@ class CallsSeen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} · {self.seen_at:%d.%m.%Y %H:%M}"
+
+
+class CalendarToken(models.Model):
+    """B6: the secret in a person's calendar subscription URL. Not the session: a phone's
+    calendar fetches the feed on its own; resetting it (a new row value) cuts off the old URL."""
+
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, verbose_name="человек", related_name="calendar_token"
+    )
+    token = models.CharField("ключ", max_length=64, unique=True)
+    created_at = models.DateTimeField("выдан", default=timezone.now)
+
+    class Meta:
+        verbose_name = "ключ календаря"
+        verbose_name_plural = "ключи календаря"
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.created_at:%d.%m.%Y %H:%M}"

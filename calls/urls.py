@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calls import views
+from calls import calendar_views, views
 
 app_name = "calls"
 
@@ -12,4 +12,7 @@ urlpatterns = [
     path("<int:call_id>/finish/", views.finish, name="finish"),
     path("<int:call_id>/delete/", views.delete, name="delete"),
     path("<int:call_id>/join/", views.join, name="join"),
+    path("calendar/", calendar_views.calendar_settings, name="calendar"),
+    path("calendar/reset/", calendar_views.calendar_reset, name="calendar_reset"),
+    path("calendar/<slug:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
 ]

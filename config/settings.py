@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "epos_chats",
     "calls",
     "vk_sync",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.content_security_policy",
     "django_htmx.middleware.HtmxMiddleware",
     "directory.middleware.current_organization",
 ]
@@ -73,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "directory.context_processors.current_organization",
                 "calls.context_processors.calls_mark",
+                "epos_chats.context_processors.epos_unread",
             ],
         },
     },
@@ -94,7 +97,8 @@ REDIS_URL = env_url("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, but a Redis outage is a cache miss, not a 500 (issue 10).
+            "BACKEND": "config.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "epos"),
         }
@@ -125,6 +129,31 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+# --- Production security (issue 10; checked by tests/security/test_production_settings.py) ---
+# With DEBUG off the site is served over HTTPS only: HSTS, secure cookies, a redirect from
+# http. `make run` (DEBUG=true) keeps plain http. Sessions end after a working day or with the
+# browser, whichever comes first.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60, min_value=60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+if not DEBUG:
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, min_value=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # For the browsers' preload list (hstspreload.org); off for a domain not ready for it.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# Behind a TLS-terminating proxy (docker-compose's), it says which requests came over https.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Sign-in throttling (directory/throttle.py): this many failures per login or per address
+# within the window lock further attempts until the window passes.
+SIGN_IN_MAX_FAILURES = env_int("SIGN_IN_MAX_FAILURES", 5, min_value=1)
+SIGN_IN_WINDOW_SECONDS = env_int("SIGN_IN_WINDOW_SECONDS", 15 * 60, min_value=1)
+# --- end of production security -------------------------------------------------------------
 
 # The messenger (VK Messenger / Sferum) and VK ID.
 VK_API_BASE_URL = env_url("VK_API_BASE_URL", "http://127.0.0.1:8081")

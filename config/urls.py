@@ -10,5 +10,6 @@ urlpatterns = [
     path("chats/", include("epos_chats.urls")),
     path("calls/", include("calls.urls")),
     path("vk-id/", include("vk_sync.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("directory.urls")),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from directory import selectors
+from directory import selectors, throttle
 from directory.models import Organization
 
 REQUIRED = "Заполните это поле."
@@ -31,6 +31,21 @@ class SignInForm(AuthenticationForm):
         self.fields["password"].label = "Пароль"
         for field in self.fields.values():
             field.error_messages["required"] = REQUIRED
+
+    def clean(self):
+        login = self.cleaned_data.get("username") or ""
+        address = throttle.client_address(self.request)
+        wait = throttle.locked_for(login, address)
+        if wait:
+            raise forms.ValidationError(throttle.message(wait), code="throttled")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError as error:
+            if any(e.code == "invalid_login" for e in error.error_list):
+                throttle.record_failure(login, address)
+            raise
+        throttle.clear(login, address)
+        return cleaned
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)

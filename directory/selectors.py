@@ -285,7 +285,15 @@ def desktop_of(organization: Organization | None, roles: Roles) -> Desktop:
     role = roles.staff or roles.student or roles.guardian
     if role:
         # Chats build on the directory, not the other way round: imported where it is used.
-        from epos_chats.selectors import recent_chats
+        from epos_chats.messaging import epos_open
+        from epos_chats.messaging_selectors import conversations_of
+        from epos_chats.selectors import RECENT_CHATS_SHOWN, recent_chats
 
-        widgets["recent_chats"] = recent_chats(role.person_id, organization)
+        if epos_open(organization):
+            # F30: while the ЭПОС block is on «Чаты», the widget shows its conversations.
+            widgets["recent_chats"], _ = conversations_of(
+                role.person_id, organization, limit=RECENT_CHATS_SHOWN
+            )
+        else:
+            widgets["recent_chats"] = recent_chats(role.person_id, organization)
     return Desktop(today=today, **widgets)

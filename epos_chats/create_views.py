@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from epos_chats import access, editing, picker, selectors, services
 from epos_chats.dialogs import render_dialog
 from epos_chats.forms import CustomChatForm, DisciplineChatForm, NewChatForm
+from epos_chats.messaging import epos_open
 from epos_chats.models import Chat
 from epos_chats.picker_views import render_picker_page
 from epos_chats.services import ChatError
@@ -80,7 +81,8 @@ def new_chat(request):
     form = NewChatForm(request.GET)
     form.is_valid()
     platform, kind = form.cleaned_data.get("platform"), form.cleaned_data.get("kind")
-    epos_url = epos_create_url()
+    # F4/F30: from EPOS_CHATS_HIDDEN_FROM the «ЭПОС» choice is gone with the block.
+    epos_url = epos_create_url() if epos_open(request.organization) else ""
     if platform == Chat.Platform.EPOS and epos_url:
         return _go(request, epos_url)
     if platform == Chat.Platform.VK:

@@ -106,7 +106,8 @@ def rename(request, chat_id: int):
     if chat.kind == Chat.Kind.DISCIPLINE:
         raise PermissionDenied(DISCIPLINE_NAME)
     settings_url = _settings_url(chat)
-    form = RenameForm(request.POST or None, initial={"title": chat.title, "seen": chat.title})
+    bound = request.POST if request.method == "POST" else None  # an empty POST is still a POST
+    form = RenameForm(bound, initial={"title": chat.title, "seen": chat.title})
     error = ""
     if request.method == "POST":
         form.is_valid()

@@ -273,3 +273,117 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         who = self.actor.short_name if self.actor_id else "система"
         return f"{who} {self.get_action_display()} «{self.object_repr}»"
+
+
+# --- ЭПОС conversations (F30) -----------------------------------------------------------------
+# A conversation is a Chat of the ЭПОС platform; these models add what the messenger keeps for
+# VK chats: the messages, who has read up to where, and the pair key of a one-to-one
+# conversation. They sit beside Chat rather than in it, so the VK side never sees them.
+
+MESSAGE_MAX_LENGTH = 4000
+
+
+class DirectConversation(models.Model):
+    """The pair key of a one-to-one ЭПОС conversation: one per pair of people in a college.
+
+    The lower person id comes first, so (A, B) and (B, A) are the same row and the unique
+    constraint, not a check in Python, keeps a second conversation from appearing.
+    """
+
+    chat = models.OneToOneField(
+        Chat,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        verbose_name="чат",
+        related_name="direct",
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, verbose_name="организация", related_name="+"
+    )
+    person_low = models.ForeignKey(
+        Person, on_delete=models.PROTECT, verbose_name="участник 1", related_name="+"
+    )
+    person_high = models.ForeignKey(
+        Person, on_delete=models.PROTECT, verbose_name="участник 2", related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "личная переписка"
+        verbose_name_plural = "личные переписки"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "person_low", "person_high"],
+                name="directconversation_one_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=Q(person_low__lt=models.F("person_high")),
+                name="directconversation_ordered_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_low_id} ↔ {self.person_high_id}"
+
+
+class Message(models.Model):
+    """One message of an ЭПОС conversation: plain text, never HTML."""
+
+    chat = models.ForeignKey(
+        Chat, on_delete=models.CASCADE, verbose_name="чат", related_name="messages"
+    )
+    author = models.ForeignKey(
+        Person, on_delete=models.PROTECT, verbose_name="автор", related_name="+"
+    )
+    text = models.TextField("текст")
+    created_at = models.DateTimeField("отправлено", default=timezone.now)
+    # The form's one-time key: a double-clicked «Отправить» stores one message, not two.
+    client_token = models.UUIDField("ключ отправки", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "сообщение"
+        verbose_name_plural = "сообщения"
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "client_token"], name="message_one_per_client_token"
+            ),
+            models.CheckConstraint(
+                condition=models.lookups.GreaterThan(models.functions.Length("text"), 0),
+                name="message_text_not_empty",
+            ),
+            models.CheckConstraint(
+                condition=models.lookups.LessThanOrEqual(
+                    models.functions.Length("text"), MESSAGE_MAX_LENGTH
+                ),
+                name="message_text_at_most_4000",
+            ),
+        ]
+        # The poll's check and «Показать более ранние» both walk a chat's messages by id.
+        indexes = [models.Index(fields=["chat", "id"], name="message_chat_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} в {self.chat_id}: {self.text[:40]}"
+
+
+class ReadMark(models.Model):
+    """Up to which message a person has read a conversation; unread = their later messages
+    by others. A row of its own (not a field of ChatMember), so reading never touches the
+    membership rows the VK push compares."""
+
+    chat = models.ForeignKey(
+        Chat, on_delete=models.CASCADE, verbose_name="чат", related_name="read_marks"
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, verbose_name="читатель", related_name="+"
+    )
+    last_read_message_id = models.BigIntegerField("прочитано до сообщения", default=0)
+
+    class Meta:
+        verbose_name = "отметка о прочтении"
+        verbose_name_plural = "отметки о прочтении"
+        constraints = [
+            models.UniqueConstraint(fields=["chat", "person"], name="readmark_one_per_reader"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} прочитал {self.chat_id} до {self.last_read_message_id}"

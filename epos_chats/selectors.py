@@ -192,16 +192,11 @@ def group_options(organization: Organization) -> list[Group]:
 
 
 def epos_chats_of(person: Person, organization: Organization) -> tuple[list[Chat], bool]:
-    """The person's ЭПОС chats, most recently changed first, and whether there are more
-    than shown; in one query."""
-    chats = list(
-        with_member_counts(
-            Chat.objects.alive().filter(
-                membership_of(person), organization=organization, platform=Chat.Platform.EPOS
-            )
-        ).order_by("-changed_at", "pk")[: EPOS_CHATS_SHOWN + 1]
-    )
-    return chats[:EPOS_CHATS_SHOWN], len(chats) > EPOS_CHATS_SHOWN
+    """The person's ЭПОС conversations, newest message first, with unread counts, and whether
+    there are more than shown (F30); two queries."""
+    from epos_chats.messaging_selectors import conversations_of
+
+    return conversations_of(person, organization, limit=EPOS_CHATS_SHOWN)
 
 
 def recent_chats(

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from epos_chats import create_views, edit_views, picker_views, views
 
@@ -27,4 +27,6 @@ urlpatterns = [
         name="member_admin",
     ),
     path("<int:chat_id>/delete/", edit_views.delete, name="delete"),
+    # F30: ЭПОС conversations
+    path("", include("epos_chats.messaging_urls")),
 ]

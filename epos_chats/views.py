@@ -17,6 +17,7 @@ from calls.marks import vk_block_opened
 from directory.selectors import today_in
 from epos_chats import access, selectors
 from epos_chats.forms import EXPAND_EPOS, EXPAND_VK, ChatListForm, ChatListParams
+from epos_chats.messaging import epos_open
 from epos_chats.models import Chat
 
 TEMPLATE = "epos_chats/index.html"
@@ -41,9 +42,7 @@ def _pager(page: Page, url_of: Callable[[int], str]) -> dict:
 
 def _epos_block(organization) -> tuple[bool, dt.date | None, dt.date]:
     """F4: whether the ЭПОС block is shown (by the college's day), the date it goes, today."""
-    today = today_in(organization)
-    hidden_from = settings.EPOS_CHATS_HIDDEN_FROM
-    return hidden_from is None or today < hidden_from, hidden_from, today
+    return epos_open(organization), settings.EPOS_CHATS_HIDDEN_FROM, today_in(organization)
 
 
 @login_required

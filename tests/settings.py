@@ -13,3 +13,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tests that push say so (tests/vk_sync, with the emulator fixture); the rest never wait on it.
 VK_SYNC_ENABLED = False
+
+# Sign-in throttling counts failures per address, and every test client is 127.0.0.1:
+# the suite's wrong-password tests must not lock each other out.
+# tests/security/test_throttling.py sets the production limit back.
+SIGN_IN_MAX_FAILURES = 10_000
+
+# The test client and live_server speak plain http: the production block's https redirect and
+# secure-only cookies would lock them out. tests/security/test_production_settings.py checks
+# the production values in a subprocess with DEBUG=false.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False

@@ -44,6 +44,11 @@ def call_external_id(call_id: int) -> str:
     return f"call-{call_id}"
 
 
+def person_external_id(person_id: int) -> str:
+    """The person as the messenger knows them: an opaque id, never the login (152-ФЗ)."""
+    return f"person-{person_id}"
+
+
 def gateway_for_settings() -> MessengerGateway:
     from vk_sync.adapter import VkMessengerGateway
 
@@ -251,39 +256,43 @@ def _push(
 def _push_links(gateway: MessengerGateway, people, tally: _Tally) -> None:
     """Register the links the messenger lacks (or has wrong) and remove the ones it should
     not have, for these people."""
-    people = list(people.values_list("pk", "login"))
-    login_of = dict(people)
+    people = list(people.values_list("pk", flat=True))
     wanted = dict(
-        VkLink.objects.filter(person_id__in=login_of).values_list("person_id", "vk_user_id")
+        VkLink.objects.filter(person_id__in=people).values_list("person_id", "vk_user_id")
     )
     known = dict(
-        RemoteLink.objects.filter(person_id__in=login_of).values_list("person_id", "vk_user_id")
+        RemoteLink.objects.filter(person_id__in=people).values_list("person_id", "vk_user_id")
     )
     batch: list[Op] = []
-    for person_id, login in people:
+    for person_id in people:
         want, have = wanted.get(person_id), known.get(person_id)
+        external = person_external_id(person_id)
         if have is not None and have != want:
-            batch.append(ops.unregister_link(external_user_id=login, key=("unlink", person_id)))
+            batch.append(ops.unregister_link(external_user_id=external, key=("unlink", person_id)))
         if want is not None and have != want:
             batch.append(
-                ops.register_link(external_user_id=login, vk_user_id=want, key=("link", person_id))
+                ops.register_link(
+                    external_user_id=external, vk_user_id=want, key=("link", person_id)
+                )
             )
     results = gateway.run(batch) if batch else []
     tally.count(results)
+    unlinked, linked = [], []
     for result in results:
         action, person_id = result.op.key
         if not result.ok:
-            tally.error("link", person_id, login_of[person_id], result.error)
+            tally.error("link", person_id, person_external_id(person_id), result.error)
         elif action == "unlink":
-            RemoteLink.objects.filter(person_id=person_id).delete()
+            unlinked.append(person_id)
         else:
-            RemoteLink.objects.update_or_create(
-                person_id=person_id,
-                defaults={
-                    "vk_user_id": result.op.params["vk_user_id"],
-                    "synced_at": timezone.now(),
-                },
-            )
+            linked.append((person_id, result.op.params["vk_user_id"]))
+    now = timezone.now()
+    with transaction.atomic():
+        RemoteLink.objects.filter(person_id__in=unlinked).delete()
+        RemoteLink.objects.filter(person_id__in=[pk for pk, _ in linked]).delete()
+        RemoteLink.objects.bulk_create(
+            [RemoteLink(person_id=pk, vk_user_id=vk, synced_at=now) for pk, vk in linked]
+        )
 
 
 def _push_chat_round(gateway: MessengerGateway, chat_ids: list[int], tally: _Tally) -> None:
@@ -375,40 +384,57 @@ def _push_chat_round(gateway: MessengerGateway, chat_ids: list[int], tally: _Tal
 
     results = gateway.run(batch) if batch else []
     tally.count(results)
+    # Acknowledgements are applied per chat and kind of change, in one transaction: a crash
+    # before it commits loses only acks, and every one of those operations is safe to resend.
+    titles: dict[int, str] = {}
+    confirmed: dict[int, list[int]] = {}
+    roles: dict[tuple[int, bool], list[int]] = {}
+    gone: dict[int, list[int]] = {}
     for result in results:
         action, pk, *rest = result.op.key
         tally.chats.add(pk)
         if not result.ok:
             failed.setdefault(pk, str(result.error))
             continue
-        remote = remote_of[pk]
+        remote_pk = remote_of[pk].pk
         if action == "title":
-            RemoteChat.objects.filter(pk=remote.pk).update(title=result.op.params["title"])
+            titles[remote_pk] = result.op.params["title"]
         elif action == "add":
-            RemoteMember.objects.filter(remote_chat=remote, vk_user_id=rest[0]).update(
+            confirmed.setdefault(remote_pk, []).append(rest[0])
+        elif action == "role":
+            admin = result.op.params["role"] == "admin"
+            roles.setdefault((remote_pk, admin), []).append(rest[0])
+        elif action == "remove":
+            gone.setdefault(remote_pk, []).append(rest[0])
+    with transaction.atomic():
+        for remote_pk, title in titles.items():
+            RemoteChat.objects.filter(pk=remote_pk).update(title=title)
+        for remote_pk, users in confirmed.items():
+            RemoteMember.objects.filter(remote_chat_id=remote_pk, vk_user_id__in=users).update(
                 confirmed=True, is_admin=False
             )
-        elif action == "role":
-            RemoteMember.objects.filter(remote_chat=remote, vk_user_id=rest[0]).update(
-                is_admin=result.op.params["role"] == "admin"
+        for (remote_pk, admin), users in roles.items():
+            RemoteMember.objects.filter(remote_chat_id=remote_pk, vk_user_id__in=users).update(
+                is_admin=admin
             )
-        elif action == "remove":
-            RemoteMember.objects.filter(remote_chat=remote, vk_user_id=rest[0]).delete()
+        for remote_pk, users in gone.items():
+            RemoteMember.objects.filter(remote_chat_id=remote_pk, vk_user_id__in=users).delete()
 
     # 3. What the messenger now reflects, or why not.
     now = timezone.now()
-    for pk, chat in chats.items():
-        remote = remote_of[pk]
-        if pk in failed:
-            tally.error("chat", pk, chat.title, failed[pk])
-            if remote is not None:
+    with transaction.atomic():
+        for pk, chat in chats.items():
+            remote = remote_of[pk]
+            if pk in failed:
+                tally.error("chat", pk, chat.title, failed[pk])
+                if remote is not None:
+                    RemoteChat.objects.filter(pk=remote.pk).update(
+                        last_error=failed[pk][:1000], error_at=now
+                    )
+            elif remote is not None:
                 RemoteChat.objects.filter(pk=remote.pk).update(
-                    last_error=failed[pk][:1000], error_at=now
+                    synced_version=chat.changed_at, last_error="", error_at=None
                 )
-        elif remote is not None:
-            RemoteChat.objects.filter(pk=remote.pk).update(
-                synced_version=chat.changed_at, last_error="", error_at=None
-            )
 
 
 def _push_calls(gateway: MessengerGateway, call_ids: Sequence[int], tally: _Tally) -> None:

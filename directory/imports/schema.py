@@ -132,6 +132,10 @@ class _Reader:
         if not value and not blank:
             self.error(where, "поле не может быть пустым")
             return None
+        if "\x00" in value:
+            # PostgreSQL cannot store it, and no name or login has one.
+            self.error(where, "недопустимый символ NUL (\\x00)")
+            return None
         if len(value) > max_length:
             self.error(where, f"не длиннее {max_length} символов (сейчас {len(value)})")
             return None

@@ -106,9 +106,10 @@ def test_the_new_chat_dialog_offers_vk_messenger_and_the_two_types(client, admin
     assert '<option value="discipline">Дисциплина</option>' in html
 
 
-def test_epos_is_offered_only_once_its_flow_has_a_page(client, admin):
+def test_epos_is_offered_now_that_its_flow_has_a_page(client, admin):
     client.force_login(admin)
-    assert 'value="epos"' not in text(client.get(NEW))
+    assert 'value="epos"' in text(client.get(NEW))
+    assert client.get(NEW, {"platform": "epos"})["Location"] == reverse("epos_chats:epos_create")
 
 
 def test_the_dialog_opens_as_a_modal_for_htmx(client, admin):

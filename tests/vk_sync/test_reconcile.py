@@ -72,10 +72,10 @@ class College:
 def expected(org):
     """What the messenger must hold, from the journal alone."""
     links = {
-        (login, vk)
-        for login, vk in VkLink.objects.filter(
+        (f"person-{person_id}", vk)
+        for person_id, vk in VkLink.objects.filter(
             person__chat_memberships__chat__organization=org
-        ).values_list("person__login", "vk_user_id")
+        ).values_list("person_id", "vk_user_id")
     }
     chats = {}
     for chat in Chat.objects.filter(organization=org, platform="vk"):

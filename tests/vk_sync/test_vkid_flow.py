@@ -75,7 +75,8 @@ def test_the_link_is_pushed_at_once_and_the_person_joins_their_messenger_chats(
         client.get(callback)
     assert len(pushes) == 1
     state = vk.state()
-    assert {"external_user_id": "kivanov", "vk_user_id": 424242} in state["links"]
+    external = f"person-{teacher.person.pk}"  # opaque: the login never leaves the journal
+    assert {"external_user_id": external, "vk_user_id": 424242} in state["links"]
     rooms = [
         chat
         for chat in state["chats"]

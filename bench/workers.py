@@ -1,0 +1,147 @@
+"""`python -m bench workers [--scale small|region] [--json]`: the region's nightly through real
+Celery workers on Redis (`celery -A config worker -c 1`, then `-c 2`, started here as child
+processes with this DATABASE_URL and REDIS_URL, db 14 unless REDIS_URL is set). One
+`nightly_for_organization` task per college; done when every college has its RebuildRun row.
+The push is switched off in the workers (VK_SYNC_ENABLED=false): `bench push` measures it.
+Figures: the wall time with one and two worker processes, the speed-up, and whether both end
+with the same membership."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from bench.common import (
+    ROOT,
+    Report,
+    ensure_region,
+    membership_fingerprint,
+    reset_chats,
+    run_main,
+)
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+TIMEOUT = 1800  # seconds for one fan-out
+
+
+def _app(redis_url: str):
+    from celery import Celery
+
+    return Celery("bench", broker=redis_url)
+
+
+def start_worker(concurrency: int, redis_url: str, database_url: str) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        REDIS_URL=redis_url,
+        DATABASE_URL=database_url,
+        VK_SYNC_ENABLED="false",
+        SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-not-a-secret"),
+    )
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-c",
+            str(concurrency),
+            "-P",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"bench{concurrency}-{os.getpid()}@%h",
+            "-l",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_ready(app, worker: subprocess.Popen, concurrency: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"celery worker -c {concurrency} вышел с кодом {worker.returncode}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError(f"celery worker -c {concurrency} не ответил за 60 с")
+
+
+def stop(worker: subprocess.Popen) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def fan_out(app, org_ids, now) -> float:
+    """Enqueue one task per college and wait until each has recorded its RebuildRun."""
+    from epos_chats.models import RebuildRun
+
+    started = time.perf_counter()
+    for pk in org_ids:
+        app.send_task("epos_chats.tasks.nightly_for_organization", args=[pk, now.isoformat()])
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        done = RebuildRun.objects.filter(
+            organization__in=org_ids, started_at=now, finished_at__isnull=False
+        ).count()
+        if done >= len(org_ids):
+            return time.perf_counter() - started
+        time.sleep(0.05)
+    raise RuntimeError("фан-аут не закончился вовремя")
+
+
+def body(report: Report) -> None:
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    org_ids = ensure_region(report.scale, report)
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    db = connection.settings_dict
+    database_url = os.environ.get("DATABASE_URL") or (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    app = _app(redis_url)
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.flushdb()
+    seconds, results = {}, {}
+    for concurrency in (1, 2):
+        reset_chats()
+        worker = start_worker(concurrency, redis_url, database_url)
+        try:
+            wait_ready(app, worker, concurrency)
+            now = timezone.now() + dt.timedelta(microseconds=concurrency)
+            seconds[concurrency] = fan_out(app, org_ids, now)
+        finally:
+            stop(worker)
+        results[concurrency] = membership_fingerprint(org_ids)
+        report.add(f"воркеров {concurrency}: время", seconds[concurrency], "с")
+        report.add(f"воркеров {concurrency}: участников", results[concurrency][0])
+    speedup = seconds[1] / seconds[2]
+    report.add("ядер CPU на машине", os.cpu_count() or 0)
+    report.add("ускорение 2 воркеров", speedup, "×", goal="≥ 1.5", ok=speedup >= 1.5)
+    report.add(
+        "одинаковый результат (1 и 2 воркера)",
+        "да" if results[1] == results[2] else "нет",
+        goal="да",
+        ok=results[1] == results[2],
+    )
+
+
+def main(argv: list[str]) -> int:
+    return run_main("workers", __doc__, argv, body)

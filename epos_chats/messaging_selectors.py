@@ -1,0 +1,176 @@
+"""Reads of ЭПОС conversations (F30) for pages: the list with unread counts, a conversation's
+messages, the unread total of the menu. Each reader costs a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from directory.models import Organization, Person
+from epos_chats.access import membership_of
+from epos_chats.messaging import LAST_ID_TTL, last_id_key
+from epos_chats.models import Chat, ChatMember, DirectConversation, Message, ReadMark
+
+PAGE_SIZE = 30
+
+
+def _read_up_to(person: Person | int) -> Coalesce:
+    marks = ReadMark.objects.filter(chat=OuterRef("chat_id"), person=person)
+    return Coalesce(Subquery(marks.values("last_read_message_id")[:1]), 0)
+
+
+def _unread_messages(person: Person | int) -> QuerySet[Message]:
+    """Messages by others after the person's read mark, of the outer chat's rows."""
+    return Message.objects.exclude(author=person).filter(pk__gt=_read_up_to(person))
+
+
+def my_conversations(person: Person | int, organization: Organization) -> QuerySet[Chat]:
+    return Chat.objects.alive().filter(
+        membership_of(person), organization=organization, platform=Chat.Platform.EPOS
+    )
+
+
+def conversations_of(
+    person: Person | int, organization: Organization, *, limit: int
+) -> tuple[list[Chat], bool]:
+    """The person's conversations, newest message first, and whether there are more; each
+    with `unread`, `last_at`, `is_direct` and `peer` (the other side of a one-to-one). One
+    query whatever the number of conversations."""
+    last = Message.objects.filter(chat=OuterRef("pk")).order_by("-pk")
+    unread = (
+        _unread_messages(person)
+        .filter(chat=OuterRef("pk"))
+        .order_by()
+        .values("chat")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    chats = list(
+        _with_peer(my_conversations(person, organization), person)
+        .annotate(
+            last_at=Coalesce(Subquery(last.values("created_at")[:1]), "created_at"),
+            last_text=Subquery(last.values("text")[:1]),
+            unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0),
+        )
+        .order_by("-last_at", "-pk")[: limit + 1]
+    )
+    more = len(chats) > limit
+    chats = chats[:limit]
+    _attach_peers(chats)
+    return chats, more
+
+
+def _with_peer(chats: QuerySet[Chat], person: Person | int) -> QuerySet[Chat]:
+    """The other side's name on each row (a one-to-one has exactly one), in the same query."""
+    peer = ChatMember.objects.filter(chat=OuterRef("pk")).exclude(person=person).order_by("pk")
+    return chats.annotate(
+        is_direct=Exists(DirectConversation.objects.filter(chat=OuterRef("pk"))),
+        peer_last_name=Subquery(peer.values("person__last_name")[:1]),
+        peer_first_name=Subquery(peer.values("person__first_name")[:1]),
+        peer_middle_name=Subquery(peer.values("person__middle_name")[:1]),
+    )
+
+
+def _attach_peers(chats: list[Chat]) -> None:
+    for chat in chats:
+        chat.peer = None
+        if chat.is_direct and chat.peer_last_name is not None:
+            chat.peer = Person(
+                last_name=chat.peer_last_name,
+                first_name=chat.peer_first_name or "",
+                middle_name=chat.peer_middle_name or "",
+            )
+        chat.display_title = chat.peer.short_name if chat.peer else chat.title
+
+
+def unread_total(person: Person | int, organization: Organization) -> int:
+    """The menu's mark: unread messages of all the person's conversations, in one query."""
+    return (
+        _unread_messages(person)
+        .filter(
+            Exists(my_conversations(person, organization).filter(pk=OuterRef("chat_id"))),
+        )
+        .count()
+    )
+
+
+def conversation_of(person: Person, organization: Organization | None, chat_id: int) -> Chat:
+    """A conversation the person is in, with `is_direct`, `peer` and `display_title`; 404 for
+    anyone else, the college's administration included (messages stay between members)."""
+    if organization is None:
+        raise Http404("Переписка не найдена.")
+    chat = (
+        _with_peer(my_conversations(person, organization), person)
+        .filter(pk=chat_id)
+        .select_related("organization")
+        .first()
+    )
+    if chat is None:
+        raise Http404("Переписка не найдена.")
+    _attach_peers([chat])
+    return chat
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]
+    has_older: bool
+
+    @property
+    def first_id(self) -> int | None:
+        return self.messages[0].pk if self.messages else None
+
+    @property
+    def last_id(self) -> int | None:
+        return self.messages[-1].pk if self.messages else None
+
+
+def messages_before(chat: Chat, before: int | None = None) -> MessagePage:
+    """The latest `PAGE_SIZE` messages (before id `before` when given), oldest first."""
+    messages = Message.objects.filter(chat=chat).select_related("author")
+    if before:
+        messages = messages.filter(pk__lt=before)
+    rows = list(messages.order_by("-pk")[: PAGE_SIZE + 1])
+    has_older = len(rows) > PAGE_SIZE
+    return MessagePage(list(reversed(rows[:PAGE_SIZE])), has_older)
+
+
+def messages_after(chat: Chat, after: int) -> list[Message]:
+    return list(
+        Message.objects.filter(chat=chat, pk__gt=after).select_related("author").order_by("pk")
+    )
+
+
+def last_message_id(chat_id: int) -> int:
+    """The id of the chat's last message (0 without one): from the cache when a process has
+    asked lately, else one query down the (chat, id) index."""
+    key = last_id_key(chat_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    found = (
+        Message.objects.filter(chat_id=chat_id).order_by("-pk").values_list("pk", flat=True).first()
+    ) or 0
+    # `add`, not `set`: a message sent meanwhile has already put its newer id there.
+    cache.add(key, found, LAST_ID_TTL)
+    return found
+
+
+def members_of(chat: Chat) -> list[Person]:
+    return [
+        member.person
+        for member in ChatMember.objects.filter(chat=chat)
+        .select_related("person")
+        .order_by("person__last_name", "person__first_name", "pk")
+    ]
