@@ -33,3 +33,26 @@ def _tasks_run_in_process():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (sign-in throttles, message rate limits, cached
+    ids), without flushing the Redis database other processes share."""
+    yield
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from config.cache import OUTAGE
+
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        prefix = settings.CACHES["default"]["KEY_PREFIX"]
+        try:
+            client = cache._cache.get_client(write=True)
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        except OUTAGE:
+            pass  # tests/security/test_faults.py stops Redis on purpose
+    else:
+        cache.clear()

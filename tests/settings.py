@@ -24,3 +24,11 @@ SIGN_IN_MAX_FAILURES = 10_000
 # the production values in a subprocess with DEBUG=false.
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+
+# With Redis (CI), every test process gets keys of its own: ids restart in each test database,
+# so counters and cached ids of another run or another xdist worker must never be seen as
+# this one's (tests/conftest.py empties this process's keys after each test).
+if "default" in CACHES and CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    import uuid
+
+    CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"  # noqa: F405
