@@ -28,7 +28,8 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 # With Redis (CI), every test process gets keys of its own: ids restart in each test database,
 # so counters and cached ids of another run or another xdist worker must never be seen as
 # this one's (tests/conftest.py empties this process's keys after each test).
-if "default" in CACHES and CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+_redis_cache = globals().get("CACHES", {}).get("default", {})
+if _redis_cache.get("BACKEND", "").endswith("RedisCache"):
     import uuid
 
-    CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"  # noqa: F405
+    _redis_cache["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
