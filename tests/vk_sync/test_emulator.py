@@ -424,7 +424,15 @@ def test_one_log_line_per_request(emulator, caplog):
     caplog.set_level(logging.INFO, logger="vk_sync.emulator")
     make_chat(emulator)
     emulator.state()
-    lines = [r.getMessage() for r in caplog.records if r.name == "vk_sync.emulator"]
+
+    def lines():
+        return [r.getMessage() for r in caplog.records if r.name == "vk_sync.emulator"]
+
+    # The server writes its line once the answer is sent: the client may read it first.
+    deadline = time.monotonic() + 2
+    while len(lines()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    lines = lines()
     assert len(lines) == 2
     assert lines[0].startswith("POST /method/messages.createChat 200 ")
     assert lines[1].startswith("GET /emulator/state 200 ")
