@@ -167,3 +167,20 @@ def env_database(name: str, default: str, *, base_dir: Path, environ=None) -> di
             "OPTIONS": dict(parse_qsl(parts.query)),
         }
     raise _bad(name, shown, "адрес базы sqlite:///… или postgres://…")
+
+
+def embedded_secret_key(path: Path) -> str:
+    """A random SECRET_KEY for the embedded SQLite setup, made once and kept in `path`."""
+    import secrets
+
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) >= 50:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key, encoding="ascii")
+    path.chmod(0o600)
+    return key

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from config.env import (
+    embedded_secret_key,
     env_bool,
     env_choice,
     env_database,
@@ -18,15 +19,22 @@ from config.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
+DATABASES = {"default": env_database("DATABASE_URL", "sqlite:///var/db.sqlite3", base_dir=BASE_DIR)}
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
+    if DEBUG:
+        SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # The embedded default (`make run`, a support command on a laptop): a random key kept
+        # beside the database, so `manage.py …` works without setup and sessions survive.
+        SECRET_KEY = embedded_secret_key(BASE_DIR / "var" / "secret_key")
+    else:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(
-            "Переменная окружения SECRET_KEY не задана: задайте её (или DEBUG=true для разработки)."
+            "Переменная окружения SECRET_KEY не задана: на PostgreSQL она обязательна "
+            "(для разработки — DEBUG=true)."
         )
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -81,7 +89,6 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env_database("DATABASE_URL", "sqlite:///var/db.sqlite3", base_dir=BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "directory.Person"

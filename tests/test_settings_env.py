@@ -287,10 +287,34 @@ def import_settings(**env: str) -> subprocess.CompletedProcess:
 
 
 def test_production_settings_refuse_to_start_without_secret_key():
-    result = import_settings()
+    result = import_settings(DATABASE_URL="postgres://epos@db.example:5432/epos")
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "SECRET_KEY" in result.stderr
+
+
+def test_the_embedded_setup_makes_and_keeps_its_own_secret_key():
+    code = (
+        "import django, hashlib; django.setup(); from django.conf import settings; "
+        "print(hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest())"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for _ in range(2)
+    ]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout  # one key, kept: sessions survive a restart
 
 
 def test_debug_settings_start_without_secret_key():
