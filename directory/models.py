@@ -37,6 +37,9 @@ class Organization(models.Model):
         "часовой пояс", max_length=64, default="Europe/Moscow", validators=[validate_time_zone]
     )
     created_at = models.DateTimeField("создана", default=timezone.now, editable=False)
+    # Raised by database triggers on every change to who belongs to the mandatory chats
+    # (directory/revision.py); the nightly rebuild skips a college whose counter stood still.
+    revision = models.BigIntegerField("ревизия справочника", default=0, editable=False)
 
     class Meta:
         verbose_name = "организация"

@@ -209,6 +209,8 @@ class RebuildRun(models.Model):
     members_removed = models.PositiveIntegerField("участников удалено", default=0)
     admins_changed = models.PositiveIntegerField("прав изменено", default=0)
     message = models.TextField("пояснение", blank=True)
+    # The college's directory revision the chats match after this run (not after a stop).
+    revision = models.BigIntegerField("ревизия справочника", null=True, blank=True)
 
     class Meta:
         verbose_name = "пересборка обязательных чатов"

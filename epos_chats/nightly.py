@@ -45,10 +45,12 @@ def describe_finished_calls(finished: int) -> str:
     return f"онлайн-звонки: завершено {finished}"
 
 
-def run_nightly(organization: Organization, *, now: dt.datetime | None = None) -> NightlyReport:
+def run_nightly(
+    organization: Organization, *, now: dt.datetime | None = None, full: bool = False
+) -> NightlyReport:
     now = now or timezone.now()
     report = NightlyReport(organization)
-    rebuild = rebuild_mandatory_chats(organization, now=now)
+    rebuild = rebuild_mandatory_chats(organization, now=now, full=full)
     report.lines.append(describe_rebuild(rebuild))
     report.stopped = rebuild.status == RebuildRun.Status.STOPPED
     # F24: stale calls are finished whatever the rebuild did; a stopped rebuild guards

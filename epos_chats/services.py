@@ -87,32 +87,24 @@ class _Plan:
         )
 
 
-def wanted_membership_sql(
-    condition: str, params: list, *, grouped: bool = True
-) -> tuple[str, list]:
+def wanted_membership_sql(condition: str, params: list) -> tuple[str, list]:
     """Who belongs to each mandatory chat by the directory, as one UNION query.
 
-    Rows: (organization_id, kind, group_id, person_id, is_admin), one per chat key and person;
-    `condition` (e.g. ``"= %s"``) is applied to the organization of every branch, with
-    `params` for each. The teachers' chat holds every active staff member (OO admins as chat
-    admins); a group's two chats hold its curators as admins, and its students, or the
-    parents of its students. Only groups of the college give group chats, so every branch
-    starts from the college's own rows (and its indexes), never from the region's link tables.
-    Portable SQL: PostgreSQL and SQLite run it alike. Without `grouped`, a person may come
-    twice for one chat (a parent of two students of a group): the caller merges the rows,
-    admin winning, and the database skips a sort.
+    Rows: (organization_id, kind, group_id, person_id, is_admin), one per chat key and person
+    (a parent of two students of a group comes once; admin wins); `condition` (e.g.
+    ``"= %s"``) is applied to the organization of every branch, with `params` for each. The
+    teachers' chat holds every active staff member (OO admins as chat admins); a group's two
+    chats hold its curators as admins, and its students, or the parents of its students.
+    Only groups of the college give group chats, so every branch starts from the college's
+    own rows (and its indexes), never from the region's link tables. Portable SQL:
+    PostgreSQL and SQLite run it alike.
     """
     staff, group = StaffMember._meta.db_table, Group._meta.db_table
     student, guardian = Student._meta.db_table, Guardian._meta.db_table
     curators = Group.curators.through._meta.db_table
     children = Guardian.children.through._meta.db_table
-    if grouped:
-        columns = "w.organization_id, w.kind, w.group_id, w.person_id, MAX(w.admin) = 1 AS is_admin"
-        group_by = "GROUP BY w.organization_id, w.kind, w.group_id, w.person_id"
-    else:
-        columns, group_by = "w.organization_id, w.kind, w.group_id, w.person_id, w.admin", ""
     sql = f"""
-        SELECT {columns}
+        SELECT w.organization_id, w.kind, w.group_id, w.person_id, MAX(w.admin) = 1 AS is_admin
         FROM (
             SELECT sm.organization_id, '{Chat.Kind.TEACHERS.value}' AS kind, NULL AS group_id,
                    sm.person_id, CASE WHEN sm.is_admin THEN 1 ELSE 0 END AS admin
@@ -143,31 +135,77 @@ def wanted_membership_sql(
             WHERE gu.is_active AND st.is_active AND g.is_active AND gu.organization_id {condition}
               AND g.organization_id {condition}
         ) w
-        {group_by}
+        GROUP BY w.organization_id, w.kind, w.group_id, w.person_id
     """
     return sql, list(params) * (sql.count(condition))
 
 
-def _wanted_rows(organization: Organization) -> Iterator[tuple[str, int | None, int, bool]]:
-    """The college's wanted membership as (kind, group id, person, admin) rows."""
-    wanted, params = wanted_membership_sql("= %s", [organization.pk], grouped=False)
-    with connection.cursor() as cursor:
-        cursor.execute(wanted, params)
-        for _, kind, group_id, person_id, admin in cursor:
-            yield kind, group_id, person_id, admin == 1
-
-
-def _members_of(chat_ids: list[int]) -> list[tuple[int, int, int, bool]]:
-    """(pk, chat, person, admin) of these chats' members, as plain rows."""
-    if not chat_ids:
-        return []
+def _curated_groups(organization: Organization) -> set[int]:
+    """Active groups of the college with an active curator: what gives a group its chats."""
+    curators = Group.curators.through._meta.db_table
+    group, staff = Group._meta.db_table, StaffMember._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, chat_id, person_id, is_admin FROM {ChatMember._meta.db_table} "
-            f"WHERE chat_id IN ({', '.join(['%s'] * len(chat_ids))})",
-            chat_ids,
+            f"""
+            SELECT DISTINCT gc.group_id FROM {curators} gc
+            JOIN {group} g ON g.id = gc.group_id
+            JOIN {staff} sm ON sm.id = gc.staffmember_id
+            WHERE g.is_active AND sm.is_active AND g.organization_id = %s
+            """,
+            [organization.pk],
         )
-        return cursor.fetchall()
+        return {row[0] for row in cursor}
+
+
+def _membership_difference(
+    organization: Organization, chats: dict[int, tuple]
+) -> list[tuple[int | None, int, int, bool | None]]:
+    """How the members of these chats (pk → (kind, group id)) differ from the directory.
+
+    Rows (member pk or None, chat, person, wanted admin or None): a missing member has no pk,
+    a member who should go has no wanted admin, and a member whose admin right is wrong has
+    both. Compared in SQL, so only the differences reach Python — a
+    college whose chats are right costs one query whatever its size.
+    """
+    if not chats:
+        return []
+    wanted, params = wanted_membership_sql("= %s", [organization.pk])
+    keys, key_params = _chat_keys([(pk, kind, group_id) for pk, (kind, group_id) in chats.items()])
+    member = ChatMember._meta.db_table
+    ids = ", ".join(["%s"] * len(chats))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            {keys}, want AS (
+                SELECT c.id AS chat_id, w.person_id, w.is_admin
+                FROM ({wanted}) w JOIN c ON {_SAME_KEY}
+            ), cur AS (
+                SELECT id, chat_id, person_id, is_admin FROM {member} WHERE chat_id IN ({ids})
+            )
+            SELECT cur.id, want.chat_id, want.person_id, want.is_admin
+            FROM want LEFT JOIN cur
+                ON cur.chat_id = want.chat_id AND cur.person_id = want.person_id
+            WHERE cur.id IS NULL OR cur.is_admin <> want.is_admin
+            UNION ALL
+            SELECT cur.id, cur.chat_id, cur.person_id, NULL
+            FROM cur
+            WHERE NOT EXISTS (
+                SELECT 1 FROM want
+                WHERE want.chat_id = cur.chat_id AND want.person_id = cur.person_id
+            )
+            """,
+            [*key_params, *params, *chats],
+        )
+        return [
+            (pk, chat_id, person_id, None if want is None else bool(want))
+            for pk, chat_id, person_id, want in cursor
+        ]
+
+
+def _count_members(chat_ids) -> int:
+    if not chat_ids:
+        return 0
+    return ChatMember.objects.filter(chat_id__in=chat_ids).count()
 
 
 def _plan(organization: Organization, now: dt.datetime) -> _Plan:
@@ -180,9 +218,7 @@ def _plan(organization: Organization, now: dt.datetime) -> _Plan:
         .mandatory()
         .values_list("pk", "kind", "group_id", "title", "deleted_at")
     }
-    wanted = list(_wanted_rows(organization))
-    # A curator is what makes a group's chats' admin: the curated groups are in the rows.
-    curated = {group_id for kind, group_id, _, admin in wanted if admin and group_id is not None}
+    curated = _curated_groups(organization) if groups else set()
     plan = _Plan()
     # A group's chats appear once it has a curator (F11) and stay while the group is active:
     # a curator's leave must not wipe a chat of twenty-five students.
@@ -194,7 +230,7 @@ def _plan(organization: Organization, now: dt.datetime) -> _Plan:
             if group_id in curated or (existing and existing[2] is None):
                 live_keys.add(key)
 
-    key_of_pk: dict[int, tuple] = {}
+    kept: dict[int, tuple] = {}  # pk → key of every existing chat that stays or comes back
     for key in live_keys:
         title = mandatory_title(key[0], groups.get(key[1]))
         existing = chats.get(key)
@@ -211,7 +247,7 @@ def _plan(organization: Organization, now: dt.datetime) -> _Plan:
             )
             continue
         pk, current_title, deleted_at = existing
-        key_of_pk[pk] = key
+        kept[pk] = key
         if deleted_at is not None:
             plan.restore.append(pk)
             plan.touched.add(pk)
@@ -226,38 +262,35 @@ def _plan(organization: Organization, now: dt.datetime) -> _Plan:
     plan.delete = sorted(doomed)
     plan.touched.update(doomed)
 
-    # Every alive mandatory chat is either doomed or kept: its members are the live ones.
-    # A deleted chat that stays deleted keeps its members as history and counts for nothing.
-    # Both sides come as compact rows (a few thousand a college) and are compared here: the
-    # same two index-driven reads whatever the planner thinks of a join between them.
-    want: dict[tuple[int, int], bool] = {}
-    pk_of_key = {key: pk for pk, key in key_of_pk.items()}
-    for kind, group_id, person_id, admin in wanted:
-        pk = pk_of_key.get((kind, group_id))
-        if pk is not None:
-            want[(pk, person_id)] = want.get((pk, person_id), False) or admin
-    alive = {pk for pk, key in key_of_pk.items() if chats[key][2] is None}
-    seen: set[tuple[int, int]] = set()
-    for pk, chat_id, person_id, is_admin in _members_of(sorted(doomed | set(key_of_pk))):
-        if chat_id in doomed:
-            plan.live_members += 1
-            plan.removed_with_deleted_chats += 1
-            continue
-        plan.live_members += chat_id in alive
-        seen.add((chat_id, person_id))
-        wanted_admin = want.get((chat_id, person_id))
-        if wanted_admin is None:
+    # A deleted chat that stays deleted keeps its members as history and counts for nothing;
+    # a doomed chat keeps them too, but they leave the messenger: B2 counts them.
+    alive = {pk for pk, key in kept.items() if chats[key][2] is None}
+    for pk, chat_id, person_id, wanted_admin in _membership_difference(organization, kept):
+        plan.touched.add(chat_id)
+        if pk is None:
+            plan.add.append((chat_id, person_id, wanted_admin))
+        elif wanted_admin is None:
             plan.remove.append(pk)
             plan.removed_from_live_chats += chat_id in alive
-            plan.touched.add(chat_id)
-        elif wanted_admin != is_admin:
+        else:
             (plan.make_admin if wanted_admin else plan.make_member).append(pk)
-            plan.touched.add(chat_id)
-    for (chat_id, person_id), admin in want.items():
-        if (chat_id, person_id) not in seen:
-            plan.add.append((chat_id, person_id, admin))
-            plan.touched.add(chat_id)
+    plan.removed_with_deleted_chats = _count_members(sorted(doomed))
+    if plan.removals:  # B2 needs the whole only when something leaves
+        plan.live_members = _count_members(sorted(alive | doomed))
     return plan
+
+
+def _last_revision(organization: Organization) -> int | None:
+    """The directory revision the college's chats were last brought in line with."""
+    return (
+        RebuildRun.objects.filter(
+            organization=organization,
+            status__in=[RebuildRun.Status.APPLIED, RebuildRun.Status.UNCHANGED],
+        )
+        .order_by("-pk")
+        .values_list("revision", flat=True)
+        .first()
+    )
 
 
 def rebuild_mandatory_chats(
@@ -265,13 +298,17 @@ def rebuild_mandatory_chats(
     *,
     now: dt.datetime | None = None,
     threshold: float | None = None,
+    full: bool = False,
 ) -> RebuildRun:
     """F13: make the college's mandatory chats match its directory, in one transaction.
 
     Idempotent; B2 stops it, changing nothing, when it would remove more than `threshold`
     of the college's mandatory members. Concurrent runs for one college queue on its row.
-    The membership is compared and filled in set-based SQL: the rows that differ are all
-    that reach Python, and a new chat's members go in with one INSERT … SELECT.
+    A college whose directory revision (directory/revision.py) has not moved since its last
+    rebuild is unchanged without a look at its chats (`full` compares them all the same).
+    Otherwise the membership is compared
+    in set-based SQL: the rows that differ are all that reach Python, and a new chat's
+    members go in with one INSERT … SELECT.
     """
     now = now or timezone.now()
     threshold = settings.MASS_REMOVAL_THRESHOLD if threshold is None else threshold
@@ -283,10 +320,23 @@ def rebuild_mandatory_chats(
             # which at a hundred colleges a night was most of the time (bench/README.md).
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        # The lock also holds back the directory triggers' raise of the revision: what the
+        # plan reads is what the revision below stands for.
+        run.revision = (
+            Organization.objects.select_for_update()
+            .filter(pk=organization.pk)
+            .values_list("revision", flat=True)
+            .first()
+        )
+        if not full and run.revision == _last_revision(organization):
+            run.status = RebuildRun.Status.UNCHANGED
+            run.finished_at = timezone.now()
+            run.save()
+            return run
         plan = _plan(organization, now)
         if plan.live_members and plan.removals / plan.live_members > threshold:
             run.status = RebuildRun.Status.STOPPED
+            run.revision = None
             run.message = (
                 f"Пересборка остановлена: она убрала бы {plan.removals} из {plan.live_members} "
                 f"участников обязательных чатов ({plan.removals / plan.live_members:.0%}), больше "

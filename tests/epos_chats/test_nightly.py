@@ -12,7 +12,7 @@ from django.db import connection
 
 from config.celery import app
 from epos_chats import tasks
-from epos_chats.models import Chat, RebuildRun
+from epos_chats.models import Chat, ChatMember, RebuildRun
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,14 @@ def test_a_second_nightly_reports_no_change():
     college("kpt")
     nightly()
     assert "без изменений" in nightly()
+
+
+def test_nightly_full_compares_the_chats_of_a_college_whose_directory_did_not_change():
+    org = college("kpt")
+    nightly()
+    ChatMember.objects.filter(chat__organization=org, chat__kind="group").delete()
+    assert "без изменений" in nightly()
+    assert "участников добавлено 2" in nightly("--full")
 
 
 def test_nightly_can_be_limited_to_one_college():

@@ -341,3 +341,65 @@ def test_the_rebuild_runs_a_bounded_number_of_queries(django_assert_max_num_quer
             factories.GuardianFactory(organization=college.org, children=[student])
     with django_assert_max_num_queries(20):
         college.rebuild()
+
+
+# --- the directory revision: an unchanged college costs next to nothing ---------------------
+
+
+def test_a_college_whose_directory_did_not_change_is_unchanged_without_reading_its_chats(
+    django_assert_max_num_queries,
+):
+    college = College()
+    college.rebuild()
+    with django_assert_max_num_queries(6):  # lock and revision, last run, the run; no chat read
+        run = college.rebuild(now=LATER)
+    assert run.status == RebuildRun.Status.UNCHANGED
+
+
+def test_a_run_records_the_directory_revision_its_chats_match():
+    college = College()
+    run = college.rebuild()
+    college.org.refresh_from_db()
+    assert run.revision == college.org.revision
+    college.students[0].is_active = False
+    college.students[0].save()
+    college.org.refresh_from_db()
+    assert college.rebuild(now=LATER).revision == college.org.revision > run.revision
+
+
+def test_a_change_to_the_directory_after_a_rebuild_is_never_skipped():
+    college = College()
+    college.rebuild()
+    college.rebuild(now=LATER)  # unchanged: the shortcut
+    college.group.curators.clear()
+    newcomer = factories.StudentFactory(organization=college.org, group=college.group)
+    run = college.rebuild(now=LATER)
+    assert run.status == RebuildRun.Status.APPLIED
+    assert newcomer.person_id in members(college.chat("group", college.group))
+
+
+def test_a_stopped_run_does_not_count_as_the_chats_matching_the_directory(settings):
+    settings.MASS_REMOVAL_THRESHOLD = 0.2
+    college = College()
+    college.rebuild()
+    for student in college.students:
+        student.is_active = False
+        student.save()
+    assert college.rebuild(now=LATER).status == RebuildRun.Status.STOPPED
+    again = college.rebuild(now=LATER)  # same revision, but the stop changed nothing
+    assert again.status == RebuildRun.Status.STOPPED
+    raised = college.rebuild(now=LATER, threshold=1.0)
+    assert raised.status == RebuildRun.Status.APPLIED and raised.members_removed == 8
+
+
+def test_a_full_rebuild_compares_the_chats_even_when_the_directory_did_not_change():
+    college = College()
+    college.rebuild()
+    # Only the rebuild writes mandatory chats (F12); a member lost some other way, e.g. a
+    # restored backup of the chats alone, is what `nightly --full` is for.
+    lost = college.students[0].person_id
+    ChatMember.objects.filter(chat=college.chat("group", college.group), person_id=lost).delete()
+    assert college.rebuild(now=LATER).status == RebuildRun.Status.UNCHANGED
+    run = college.rebuild(now=LATER, full=True)
+    assert run.status == RebuildRun.Status.APPLIED and run.members_added == 1
+    assert lost in members(college.chat("group", college.group))

@@ -1,4 +1,4 @@
-"""`manage.py nightly [--org CODE] [--now ISO]`: the 00:00 jobs, synchronously, in order."""
+"""`manage.py nightly [--org CODE] [--now ISO] [--full]`: the 00:00 jobs, in order, now."""
 
 import datetime as dt
 
@@ -21,8 +21,14 @@ class Command(BaseCommand):
             help="код колледжа (можно несколько раз); без него — все",
         )
         parser.add_argument("--now", help="момент запуска, ISO 8601 (по умолчанию — сейчас)")
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="сверить состав обязательных чатов целиком, даже если справочник колледжа "
+            "не менялся с прошлой пересборки",
+        )
 
-    def handle(self, *args, codes, now, **options):
+    def handle(self, *args, codes, now, full, **options):
         moment = _parse_now(now)
         organizations = Organization.objects.order_by("code")
         if codes:
@@ -32,7 +38,7 @@ class Command(BaseCommand):
                 raise CommandError("Нет колледжей с кодами: " + ", ".join(sorted(missing)))
         stopped = 0
         for organization in organizations:
-            report = run_nightly(organization, now=moment)
+            report = run_nightly(organization, now=moment, full=full)
             stopped += report.stopped
             self.stdout.write(self.style.MIGRATE_HEADING(f"{organization} ({organization.code})"))
             for line in report.lines:
