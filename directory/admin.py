@@ -21,6 +21,7 @@ from directory.models import (
     Lesson,
     Organization,
     Person,
+    RosterChange,
     StaffMember,
     Student,
     Teaching,
@@ -304,6 +305,25 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ("short_name", "name", "code")
     readonly_fields = ("created_at",)
     prepopulated_fields = {"code": ("short_name",)}
+
+
+@admin.register(RosterChange)
+class RosterChangeAdmin(admin.ModelAdmin):
+    """What tonight's rebuild will compare: read-only, the database writes it (revision.py)."""
+
+    list_display = ("organization", "person_id")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # What str() of a choice reads, so a form's selected choices are rendered in one query.

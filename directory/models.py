@@ -58,6 +58,34 @@ class Organization(models.Model):
             return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
+class RosterChange(models.Model):
+    """A person whose place in the college's mandatory chats may have changed since the last
+    rebuild — or, with no person, a change that calls for comparing the whole college.
+
+    Written only by the directory triggers (directory/revision.py), read and cleared by the
+    rebuild, which then compares just these people's memberships. The person is a plain
+    number, not a foreign key: a deleted person's row must outlive them until the rebuild.
+    Nor is the college constrained: deleting one deletes its directory, whose triggers write
+    here as it goes; the few rows left behind are never read.
+    """
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        verbose_name="организация",
+        related_name="+",
+    )
+    person_id = models.BigIntegerField("человек", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "изменение состава"
+        verbose_name_plural = "изменения состава"
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.person_id or 'весь колледж'}"
+
+
 class PersonManager(BaseUserManager):
     use_in_migrations = True
 

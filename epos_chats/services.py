@@ -12,7 +12,15 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from directory.models import Group, Guardian, Organization, Person, StaffMember, Student
+from directory.models import (
+    Group,
+    Guardian,
+    Organization,
+    Person,
+    RosterChange,
+    StaffMember,
+    Student,
+)
 from epos_chats import audit
 from epos_chats.access import may_create_chats, may_manage
 from epos_chats.models import AuditEvent, Chat, ChatMember, RebuildRun
@@ -87,7 +95,9 @@ class _Plan:
         )
 
 
-def wanted_membership_sql(condition: str, params: list) -> tuple[str, list]:
+def wanted_membership_sql(
+    condition: str, params: list, *, scoped: bool = False
+) -> tuple[str, list]:
     """Who belongs to each mandatory chat by the directory, as one UNION query.
 
     Rows: (organization_id, kind, group_id, person_id, is_admin), one per chat key and person
@@ -96,20 +106,30 @@ def wanted_membership_sql(condition: str, params: list) -> tuple[str, list]:
     teachers' chat holds every active staff member (OO admins as chat admins); a group's two
     chats hold its curators as admins, and its students, or the parents of its students.
     Only groups of the college give group chats, so every branch starts from the college's
-    own rows (and its indexes), never from the region's link tables. Portable SQL:
-    PostgreSQL and SQLite run it alike.
+    own rows (and its indexes), never from the region's link tables. `scoped` keeps only the
+    people in the college's change log (directory.RosterChange). Portable SQL: PostgreSQL and
+    SQLite run it alike.
     """
     staff, group = StaffMember._meta.db_table, Group._meta.db_table
     student, guardian = Student._meta.db_table, Guardian._meta.db_table
     curators = Group.curators.through._meta.db_table
     children = Guardian.children.through._meta.db_table
+
+    def only(alias: str) -> str:
+        if not scoped:
+            return ""
+        return (
+            f"AND {alias}.person_id IN (SELECT rc.person_id FROM {RosterChange._meta.db_table} rc "
+            f"WHERE rc.organization_id {condition})"
+        )
+
     sql = f"""
         SELECT w.organization_id, w.kind, w.group_id, w.person_id, MAX(w.admin) = 1 AS is_admin
         FROM (
             SELECT sm.organization_id, '{Chat.Kind.TEACHERS.value}' AS kind, NULL AS group_id,
                    sm.person_id, CASE WHEN sm.is_admin THEN 1 ELSE 0 END AS admin
             FROM {staff} sm
-            WHERE sm.is_active AND sm.organization_id {condition}
+            WHERE sm.is_active AND sm.organization_id {condition} {only("sm")}
             UNION ALL
             SELECT g.organization_id, k.kind, g.id, sm.person_id, 1
             FROM {curators} gc
@@ -119,13 +139,13 @@ def wanted_membership_sql(condition: str, params: list) -> tuple[str, list]:
                 SELECT '{Chat.Kind.GROUP.value}' AS kind
                 UNION ALL SELECT '{Chat.Kind.PARENTS.value}'
             ) k
-            WHERE g.is_active AND sm.is_active AND g.organization_id {condition}
+            WHERE g.is_active AND sm.is_active AND g.organization_id {condition} {only("sm")}
             UNION ALL
             SELECT s.organization_id, '{Chat.Kind.GROUP.value}', s.group_id, s.person_id, 0
             FROM {student} s
             JOIN {group} g ON g.id = s.group_id
             WHERE s.is_active AND g.is_active AND s.organization_id {condition}
-              AND g.organization_id {condition}
+              AND g.organization_id {condition} {only("s")}
             UNION ALL
             SELECT gu.organization_id, '{Chat.Kind.PARENTS.value}', st.group_id, gu.person_id, 0
             FROM {group} g
@@ -133,46 +153,79 @@ def wanted_membership_sql(condition: str, params: list) -> tuple[str, list]:
             JOIN {children} gch ON gch.student_id = st.id
             JOIN {guardian} gu ON gu.id = gch.guardian_id
             WHERE gu.is_active AND st.is_active AND g.is_active AND gu.organization_id {condition}
-              AND g.organization_id {condition}
+              AND g.organization_id {condition} {only("gu")}
         ) w
         GROUP BY w.organization_id, w.kind, w.group_id, w.person_id
     """
     return sql, list(params) * (sql.count(condition))
 
 
-def _curated_groups(organization: Organization) -> set[int]:
-    """Active groups of the college with an active curator: what gives a group its chats."""
-    curators = Group.curators.through._meta.db_table
-    group, staff = Group._meta.db_table, StaffMember._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT DISTINCT gc.group_id FROM {curators} gc
-            JOIN {group} g ON g.id = gc.group_id
-            JOIN {staff} sm ON sm.id = gc.staffmember_id
-            WHERE g.is_active AND sm.is_active AND g.organization_id = %s
-            """,
-            [organization.pk],
-        )
-        return {row[0] for row in cursor}
+def _active_groups(organization: Organization) -> dict[int, tuple[str, bool]]:
+    """The college's active groups: pk → (name, has an active curator — what gives a group
+    its chats)."""
+    curated = Group.curators.through.objects.filter(
+        group_id=OuterRef("pk"), staffmember__is_active=True
+    )
+    return {
+        pk: (name, is_curated)
+        for pk, name, is_curated in Group.objects.filter(organization=organization, is_active=True)
+        .annotate(is_curated=Exists(curated))
+        .values_list("pk", "name", "is_curated")
+    }
 
 
 def _membership_difference(
-    organization: Organization, chats: dict[int, tuple]
-) -> list[tuple[int | None, int, int, bool | None]]:
-    """How the members of these chats (pk → (kind, group id)) differ from the directory.
+    organization: Organization, chats: dict[int, tuple], alive: set[int], *, scoped: bool
+) -> tuple[list[tuple[int | None, int, int, bool | None]], int | None]:
+    """How the members of these chats (pk → (kind, group id)) differ from the directory —
+    all of them, or (`scoped`) only the people in the college's change log.
 
     Rows (member pk or None, chat, person, wanted admin or None): a missing member has no pk,
     a member who should go has no wanted admin, and a member whose admin right is wrong has
-    both. Compared in SQL, so only the differences reach Python — a
-    college whose chats are right costs one query whatever its size.
+    both. Compared in SQL, so only the differences reach Python; with them comes the number
+    of members of the `alive` chats, for B2 (None when nothing differs).
     """
     if not chats:
-        return []
-    wanted, params = wanted_membership_sql("= %s", [organization.pk])
+        return [], None
+    wanted, params = wanted_membership_sql("= %s", [organization.pk], scoped=scoped)
     keys, key_params = _chat_keys([(pk, kind, group_id) for pk, (kind, group_id) in chats.items()])
     member = ChatMember._meta.db_table
     ids = ", ".join(["%s"] * len(chats))
+    live = (
+        f"(SELECT COUNT(*) FROM {member} WHERE chat_id IN ({', '.join(['%s'] * len(alive))}))"
+        if alive
+        else "0"
+    )
+    people, people_params = "", []
+    if scoped:
+        people = (
+            f"AND person_id IN (SELECT rc.person_id FROM {RosterChange._meta.db_table} rc "
+            "WHERE rc.organization_id = %s)"
+        )
+        people_params = [organization.pk]
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        compare = f"""
+            SELECT cur.id, COALESCE(want.chat_id, cur.chat_id),
+                   COALESCE(want.person_id, cur.person_id), want.is_admin, {live}
+            FROM want FULL JOIN cur
+                ON cur.chat_id = want.chat_id AND cur.person_id = want.person_id
+            WHERE cur.id IS NULL OR want.chat_id IS NULL OR cur.is_admin <> want.is_admin
+        """
+    else:  # SQLite before 3.39 has no FULL JOIN
+        compare = f"""
+            SELECT cur.id, want.chat_id, want.person_id, want.is_admin, {live}
+            FROM want LEFT JOIN cur
+                ON cur.chat_id = want.chat_id AND cur.person_id = want.person_id
+            WHERE cur.id IS NULL OR cur.is_admin <> want.is_admin
+            UNION ALL
+            SELECT cur.id, cur.chat_id, cur.person_id, NULL, {live}
+            FROM cur
+            WHERE NOT EXISTS (
+                SELECT 1 FROM want
+                WHERE want.chat_id = cur.chat_id AND want.person_id = cur.person_id
+            )
+        """
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -180,26 +233,24 @@ def _membership_difference(
                 SELECT c.id AS chat_id, w.person_id, w.is_admin
                 FROM ({wanted}) w JOIN c ON {_SAME_KEY}
             ), cur AS (
-                SELECT id, chat_id, person_id, is_admin FROM {member} WHERE chat_id IN ({ids})
+                SELECT id, chat_id, person_id, is_admin FROM {member}
+                WHERE chat_id IN ({ids}) {people}
             )
-            SELECT cur.id, want.chat_id, want.person_id, want.is_admin
-            FROM want LEFT JOIN cur
-                ON cur.chat_id = want.chat_id AND cur.person_id = want.person_id
-            WHERE cur.id IS NULL OR cur.is_admin <> want.is_admin
-            UNION ALL
-            SELECT cur.id, cur.chat_id, cur.person_id, NULL
-            FROM cur
-            WHERE NOT EXISTS (
-                SELECT 1 FROM want
-                WHERE want.chat_id = cur.chat_id AND want.person_id = cur.person_id
-            )
+            {compare}
             """,
-            [*key_params, *params, *chats],
+            [*key_params, *params, *chats, *people_params, *_live_params(alive, vendor)],
         )
-        return [
-            (pk, chat_id, person_id, None if want is None else bool(want))
-            for pk, chat_id, person_id, want in cursor
-        ]
+        rows = cursor.fetchall()
+    differences = [
+        (pk, chat_id, person_id, None if want is None else bool(want))
+        for pk, chat_id, person_id, want, _ in rows
+    ]
+    return differences, rows[0][4] if rows else None
+
+
+def _live_params(alive: set[int], vendor: str) -> list[int]:
+    """The `alive` ids for each place the count of their members appears in the comparison."""
+    return sorted(alive) * (1 if vendor == "postgresql" else 2)
 
 
 def _count_members(chat_ids) -> int:
@@ -208,17 +259,14 @@ def _count_members(chat_ids) -> int:
     return ChatMember.objects.filter(chat_id__in=chat_ids).count()
 
 
-def _plan(organization: Organization, now: dt.datetime) -> _Plan:
-    groups = dict(
-        Group.objects.filter(organization=organization, is_active=True).values_list("pk", "name")
-    )
+def _plan(organization: Organization, now: dt.datetime, *, scoped: bool) -> _Plan:
+    groups = _active_groups(organization)
     chats = {
         (kind, group_id): (pk, title, deleted_at)
         for pk, kind, group_id, title, deleted_at in Chat.objects.filter(organization=organization)
         .mandatory()
         .values_list("pk", "kind", "group_id", "title", "deleted_at")
     }
-    curated = _curated_groups(organization) if groups else set()
     plan = _Plan()
     # A group's chats appear once it has a curator (F11) and stay while the group is active:
     # a curator's leave must not wipe a chat of twenty-five students.
@@ -227,12 +275,12 @@ def _plan(organization: Organization, now: dt.datetime) -> _Plan:
         for kind in Chat.GROUP_KINDS:
             key = (kind, group_id)
             existing = chats.get(key)
-            if group_id in curated or (existing and existing[2] is None):
+            if groups[group_id][1] or (existing and existing[2] is None):
                 live_keys.add(key)
 
     kept: dict[int, tuple] = {}  # pk → key of every existing chat that stays or comes back
     for key in live_keys:
-        title = mandatory_title(key[0], groups.get(key[1]))
+        title = mandatory_title(key[0], groups[key[1]][0] if key[1] else None)
         existing = chats.get(key)
         if existing is None:
             plan.create.append(
@@ -265,7 +313,10 @@ def _plan(organization: Organization, now: dt.datetime) -> _Plan:
     # A deleted chat that stays deleted keeps its members as history and counts for nothing;
     # a doomed chat keeps them too, but they leave the messenger: B2 counts them.
     alive = {pk for pk, key in kept.items() if chats[key][2] is None}
-    for pk, chat_id, person_id, wanted_admin in _membership_difference(organization, kept):
+    # A chat back from the dead is compared whole: the log holds only tonight's people.
+    scoped = scoped and not plan.restore
+    differences, live = _membership_difference(organization, kept, alive, scoped=scoped)
+    for pk, chat_id, person_id, wanted_admin in differences:
         plan.touched.add(chat_id)
         if pk is None:
             plan.add.append((chat_id, person_id, wanted_admin))
@@ -276,21 +327,44 @@ def _plan(organization: Organization, now: dt.datetime) -> _Plan:
             (plan.make_admin if wanted_admin else plan.make_member).append(pk)
     plan.removed_with_deleted_chats = _count_members(sorted(doomed))
     if plan.removals:  # B2 needs the whole only when something leaves
-        plan.live_members = _count_members(sorted(alive | doomed))
+        if live is None:
+            live = _count_members(sorted(alive))
+        plan.live_members = live + plan.removed_with_deleted_chats
     return plan
 
 
-def _last_revision(organization: Organization) -> int | None:
-    """The directory revision the college's chats were last brought in line with."""
-    return (
-        RebuildRun.objects.filter(
-            organization=organization,
-            status__in=[RebuildRun.Status.APPLIED, RebuildRun.Status.UNCHANGED],
+@dataclass(frozen=True)
+class _Since:
+    """What happened since the college's chats last matched its directory."""
+
+    revision: int | None  # the directory revision they matched; None: never (or not known)
+    logged: int  # rows in the change log
+    whole: bool  # a change reached a whole group
+
+
+def _since_last_rebuild(organization: Organization) -> _Since:
+    run, log = RebuildRun._meta.db_table, RosterChange._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT (
+                SELECT r.revision FROM {run} r
+                WHERE r.organization_id = %s AND r.status IN (%s, %s)
+                ORDER BY r.id DESC LIMIT 1
+            ),
+            (SELECT COUNT(*) FROM {log} WHERE organization_id = %s),
+            (SELECT COUNT(*) FROM {log} WHERE organization_id = %s AND person_id IS NULL)
+            """,
+            [
+                organization.pk,
+                RebuildRun.Status.APPLIED.value,
+                RebuildRun.Status.UNCHANGED.value,
+                organization.pk,
+                organization.pk,
+            ],
         )
-        .order_by("-pk")
-        .values_list("revision", flat=True)
-        .first()
-    )
+        revision, logged, whole = cursor.fetchone()
+    return _Since(revision, logged, bool(whole))
 
 
 def rebuild_mandatory_chats(
@@ -305,10 +379,10 @@ def rebuild_mandatory_chats(
     Idempotent; B2 stops it, changing nothing, when it would remove more than `threshold`
     of the college's mandatory members. Concurrent runs for one college queue on its row.
     A college whose directory revision (directory/revision.py) has not moved since its last
-    rebuild is unchanged without a look at its chats (`full` compares them all the same).
-    Otherwise the membership is compared
-    in set-based SQL: the rows that differ are all that reach Python, and a new chat's
-    members go in with one INSERT … SELECT.
+    rebuild is unchanged without a look at its chats; when it has, only the people in the
+    college's change log are compared, unless a change reached a whole group (or `full`).
+    The membership is compared in set-based SQL: the rows that differ are all that reach
+    Python, and a new chat's members go in with one INSERT … SELECT.
     """
     now = now or timezone.now()
     threshold = settings.MASS_REMOVAL_THRESHOLD if threshold is None else threshold
@@ -328,12 +402,16 @@ def rebuild_mandatory_chats(
             .values_list("revision", flat=True)
             .first()
         )
-        if not full and run.revision == _last_revision(organization):
+        since = _since_last_rebuild(organization)
+        if not full and run.revision == since.revision:
             run.status = RebuildRun.Status.UNCHANGED
             run.finished_at = timezone.now()
             run.save()
             return run
-        plan = _plan(organization, now)
+        # The log holds every change since the last run that matched the directory (that
+        # run emptied it); without such a run, or with a change to a whole group, all count.
+        scoped = not full and since.revision is not None and since.logged and not since.whole
+        plan = _plan(organization, now, scoped=bool(scoped))
         if plan.live_members and plan.removals / plan.live_members > threshold:
             run.status = RebuildRun.Status.STOPPED
             run.revision = None
@@ -348,6 +426,7 @@ def rebuild_mandatory_chats(
             run.save()
             return run
         _apply(organization, plan, now, run)
+        RosterChange.objects.filter(organization=organization).delete()
         run.status = RebuildRun.Status.UNCHANGED if plan.empty else RebuildRun.Status.APPLIED
         run.finished_at = timezone.now()
         run.save()

@@ -4,7 +4,7 @@ change to who belongs to its mandatory chats, whoever makes it, and on nothing e
 import pytest
 from django.db import connection
 
-from directory.models import Group, Guardian, Organization, StaffMember, Student
+from directory.models import Group, Guardian, Organization, RosterChange, StaffMember, Student
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +137,43 @@ def test_a_change_by_hand_in_sql_is_seen_too(college):
 
 def test_the_revision_is_not_editable_in_forms():
     assert not Organization._meta.get_field("revision").editable
+
+
+# --- the change log: whose memberships to compare ---------------------------------------------
+
+
+def logged(org) -> set:
+    return set(RosterChange.objects.filter(organization=org).values_list("person_id", flat=True))
+
+
+def test_a_moved_student_is_logged_with_their_parents(college):
+    RosterChange.objects.all().delete()
+    Student.objects.filter(pk=college["student"].pk).update(
+        group=factories.GroupFactory(organization=college["org"])
+    )
+    # The new group is a change to the whole college (its chats may appear): None is logged too.
+    assert {college["student"].person_id, college["parent"].person_id} <= logged(college["org"])
+
+
+def test_a_curator_link_logs_the_curator(college):
+    RosterChange.objects.all().delete()
+    college["group"].curators.clear()
+    assert logged(college["org"]) == {college["curator"].person_id}
+
+
+def test_a_parent_given_another_child_is_logged(college):
+    RosterChange.objects.all().delete()
+    college["parent"].children.clear()
+    assert logged(college["org"]) == {college["parent"].person_id}
+
+
+def test_a_change_to_a_group_asks_for_the_whole_college(college):
+    RosterChange.objects.all().delete()
+    Group.objects.filter(pk=college["group"].pk).update(name="ИС-99")
+    assert logged(college["org"]) == {None}
+
+
+def test_a_rewrite_of_the_same_values_logs_nobody(college):
+    RosterChange.objects.all().delete()
+    Student.objects.filter(pk=college["student"].pk).update(is_active=True)
+    assert logged(college["org"]) == set()

@@ -5,7 +5,11 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
+from directory.models import RosterChange
 from epos_chats.models import Chat, ChatMember, RebuildRun
 from epos_chats.services import MandatoryChatLocked, ensure_editable, rebuild_mandatory_chats
 from tests import factories
@@ -403,3 +407,115 @@ def test_a_full_rebuild_compares_the_chats_even_when_the_directory_did_not_chang
     run = college.rebuild(now=LATER, full=True)
     assert run.status == RebuildRun.Status.APPLIED and run.members_added == 1
     assert lost in members(college.chat("group", college.group))
+
+
+def test_a_rebuild_empties_the_change_log_and_a_stop_keeps_it(settings):
+    settings.MASS_REMOVAL_THRESHOLD = 0.2
+    college = College()
+    college.rebuild()
+    assert not RosterChange.objects.filter(organization=college.org).exists()
+    for student in college.students:
+        student.is_active = False
+        student.save()
+    assert college.rebuild(now=LATER).status == RebuildRun.Status.STOPPED
+    assert RosterChange.objects.filter(organization=college.org).exists()
+
+
+def test_a_scoped_rebuild_reads_only_the_logged_people(django_assert_max_num_queries):
+    college = College()
+    for _ in range(20):
+        group = factories.GroupFactory(organization=college.org, curators=[college.curator])
+        for _ in range(5):
+            factories.StudentFactory(organization=college.org, group=group)
+    college.rebuild()
+    mover = college.students[0]
+    mover.group = group
+    mover.save()
+    run = college.rebuild(now=LATER)
+    # The student and their parent leave ИС-21's chats for the new group's.
+    assert (run.members_added, run.members_removed) == (2, 2)
+    assert mover.person_id in members(college.chat("group", group))
+    assert college.rebuild(now=LATER, full=True).status == RebuildRun.Status.UNCHANGED
+
+
+# Random changes to a college's directory, then the nightly rebuild: whatever it compared
+# (the logged people, or everything), a full comparison afterwards finds nothing left to fix.
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "move",
+                "leave",
+                "return",
+                "adopt",
+                "orphan",
+                "admin",
+                "staff_leaves",
+                "curate",
+                "uncurate",
+                "new_student",
+                "new_parent",
+                "rename",
+            ]
+        ),
+        st.integers(min_value=0, max_value=1000),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _apply_operation(college, groups, name, n):
+    from directory.models import Group, Guardian, StaffMember, Student
+
+    org = college.org
+    students = list(Student.objects.filter(organization=org).order_by("pk"))
+    parents = list(Guardian.objects.filter(organization=org).order_by("pk"))
+    staff = list(StaffMember.objects.filter(organization=org).order_by("pk"))
+    student, parent = students[n % len(students)], parents[n % len(parents)]
+    member, group = staff[n % len(staff)], groups[n % len(groups)]
+    if name == "move":
+        Student.objects.filter(pk=student.pk).update(group=group)
+    elif name in ("leave", "return"):
+        Student.objects.filter(pk=student.pk).update(is_active=name == "return")
+    elif name == "adopt":
+        parent.children.add(student)
+    elif name == "orphan":
+        parent.children.remove(*parent.children.all()[:1])
+    elif name == "admin":
+        StaffMember.objects.filter(pk=member.pk).update(is_admin=not member.is_admin)
+    elif name == "staff_leaves":
+        StaffMember.objects.filter(pk=member.pk).update(is_active=not member.is_active)
+    elif name == "curate":
+        group.curators.add(member)
+    elif name == "uncurate":
+        group.curators.remove(member)
+    elif name == "new_student":
+        factories.StudentFactory(organization=org, group=group)
+    elif name == "new_parent":
+        factories.GuardianFactory(organization=org, children=[student])
+    elif name == "rename":
+        Group.objects.filter(pk=group.pk).update(name=f"{group.name}-{n}")
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first=OPERATIONS, second=OPERATIONS)
+def test_whatever_changes_the_rebuild_leaves_nothing_for_a_full_comparison(first, second):
+    with transaction.atomic():
+        college = College()
+        groups = [college.group] + [
+            factories.GroupFactory(organization=college.org, curators=[college.curator])
+            for _ in range(2)
+        ]
+        college.rebuild()
+        for night, operations in enumerate((first, second), start=1):
+            for name, n in operations:
+                _apply_operation(college, groups, name, n)
+            college.rebuild(now=LATER + dt.timedelta(days=night), threshold=1.0)
+            check = college.rebuild(now=LATER + dt.timedelta(days=night), full=True)
+            assert check.status == RebuildRun.Status.UNCHANGED, operations
+        transaction.set_rollback(True)
