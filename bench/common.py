@@ -276,25 +276,44 @@ class Timing:
     queries: int  # per request (the last one)
 
 
+TRIVIAL = "/__bench__/trivial/"
+
+
 def measure(client, url: str, n: int) -> Timing:
     """`n` GETs of `url` through every middleware (django.test.Client), after two warm-ups."""
+    return measure_together(client, [url], n)[0]
+
+
+def measure_against(client, url: str, n: int, baseline: str = TRIVIAL) -> tuple[Timing, Timing]:
+    """(`url`, `baseline`): `n` GETs of each, taken in turns — page, trivial, page, … — so
+    a change in the machine's load falls on both alike and their ratio holds still."""
+    page, trivial = measure_together(client, [url, baseline], n)
+    return page, trivial
+
+
+def measure_together(client, urls: list[str], n: int) -> list[Timing]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for _ in range(2):
-        response = client.get(url, secure=True)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}: HTTP {response.status_code}")
-    samples = []
+    for url in urls:
+        for _ in range(2):
+            response = client.get(url, secure=True)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {response.status_code}")
+    samples: list[list[float]] = [[] for _ in urls]
     for _ in range(n):
-        started = time.perf_counter()
-        client.get(url, secure=True)
-        samples.append((time.perf_counter() - started) * 1000)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url, secure=True)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-    return Timing(statistics.median(samples), p95, len(queries))
+        for url, taken in zip(urls, samples, strict=True):
+            started = time.perf_counter()
+            client.get(url, secure=True)
+            taken.append((time.perf_counter() - started) * 1000)
+    timings = []
+    for url, taken in zip(urls, samples, strict=True):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url, secure=True)
+        taken.sort()
+        p95 = taken[min(len(taken) - 1, int(len(taken) * 0.95))]
+        timings.append(Timing(statistics.median(taken), p95, len(queries)))
+    return timings
 
 
 def bench_client():

@@ -15,4 +15,9 @@ app.conf.beat_schedule = {
     # F29: the 00:00 jobs in each college's own time. Beat wakes at the top of every hour and
     # the fan-out picks the colleges whose clock shows 00 (Europe/Moscow for most of them).
     "nightly-fanout": {"task": "epos_chats.tasks.nightly_fanout", "schedule": crontab(minute=0)},
+    # B3, issue 9: the region's «Мониторинг» reads per-college summaries; keep them ≤ 10 min old.
+    "reports-refresh-summaries": {
+        "task": "reports.tasks.refresh_region_summaries",
+        "schedule": crontab(minute="*/10"),
+    },
 }

@@ -13,6 +13,7 @@ from calls.services import finish_stale_calls
 from directory.models import Organization
 from epos_chats.models import RebuildRun
 from epos_chats.services import rebuild_mandatory_chats
+from reports.services import summarize_college
 
 
 @dataclass
@@ -57,6 +58,8 @@ def run_nightly(
     # memberships, not calls.
     report.lines.append(describe_finished_calls(finish_stale_calls(organization, now=now)))
     report.lines.append(_push(organization))
+    # B3: the region's «Мониторинг» shows this college's night at once (one statement).
+    summarize_college(organization)
     return report
 
 

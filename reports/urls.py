@@ -7,6 +7,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
     path("region/", views.region, name="region"),
+    path("region/refresh/", views.region_refresh, name="region_refresh"),
     path("region/<slug:table>.csv", views.region_csv, name="region_csv"),
     path("college/<int:organization_id>/", views.college, name="college"),
     path("college/<int:organization_id>/<slug:table>.csv", views.college_csv, name="college_csv"),

@@ -1,18 +1,25 @@
 """«Мониторинг» (B3) and the audit log (B4): pages, their printable form and CSV exports.
 
-Every page reads through `reports.selectors`/`reports.audit` and writes nothing.
+Every page reads through `reports.selectors`/`reports.audit`. The region's page reads the
+colleges' stored summaries (`reports.services`); it writes only a missing college's first one,
+and «Обновить» recounts them, at most once a minute.
 """
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from reports import access, audit, chart, csvexport, selectors
+from reports import access, audit, chart, csvexport, selectors, services
 from reports.signals import SESSION_FLAG
 
 SORTS = {
@@ -39,27 +46,93 @@ def index(request):
     return redirect("reports:region")
 
 
+# A version of the region's tables lives until the next recount (minutes); the hour only
+# bounds what an abandoned version occupies in the cache.
+TABLES_TTL = 60 * 60
+
+
+def _region_report() -> selectors.RegionReport:
+    report = selectors.region_report()
+    if report.missing:
+        services.summarize_missing()
+        report = selectors.region_report()
+    return report
+
+
+def _sort(value: str | None) -> str:
+    return value if value in SORTS else "overall"
+
+
+def _region_tables(version: selectors.RegionVersion, sort: str) -> str:
+    """The tables, rendered once per version of the summaries and sort order: drawing a
+    hundred colleges costs several times a whole page (issue 9). No invalidation is needed: a
+    recount makes a new version. Should one commit between the version and the report read
+    below, the old version gets the newer tables, and the next request the new one."""
+    key = f"reports:region-tables:{version.digest}:{sort}"
+    tables = cache.get(key)
+    if tables is None:
+        report = _region_report()
+        tables = render_to_string(
+            "reports/_region_tables.html",
+            {
+                "report": report,
+                "colleges": selectors.sort_colleges(report.colleges, sort),
+                "sort": sort,
+                "sorts": SORTS,
+                "bars": chart.bars(report.weeks),
+                "chart": chart,
+                "target": selectors.TARGET_PERCENT,
+            },
+        )
+        cache.set(key, str(tables), TABLES_TTL)
+    # Our own template's output, escaped when it was drawn.
+    return mark_safe(tables)
+
+
 @login_required
 @require_safe
 def region(request):
     access.region_for(request)
-    report = selectors.region_report()
-    sort = request.GET.get("sort", "overall")
-    colleges = selectors.sort_colleges(report.colleges, sort)
+    sort = _sort(request.GET.get("sort"))
+    version = selectors.region_version()
+    if version.missing:
+        services.summarize_missing()
+        version = selectors.region_version()
     return render(
         request,
         "reports/region.html",
         {
-            "report": report,
-            "colleges": colleges,
+            "tables": _region_tables(version, sort),
+            "as_of": version.as_of,
+            "stale": version.is_stale(),
             "sort": sort,
-            "sorts": SORTS,
-            "bars": chart.bars(report.weeks),
-            "chart": chart,
+            "refresh_minutes": int(selectors.REFRESH_EVERY.total_seconds() // 60),
             "print": _is_print(request),
             "target": selectors.TARGET_PERCENT,
         },
     )
+
+
+@login_required
+@require_POST
+def region_refresh(request):
+    """«Обновить»: recount the region now, unless it was recounted less than a minute ago or
+    is being recounted (then the page shows that count when it is done)."""
+    access.region_for(request)
+    result = services.refresh_region()
+    if result.outcome is services.Outcome.REFRESHED:
+        messages.success(request, f"Пересчитано: данные на {_when(result.as_of)}.")
+    elif result.outcome is services.Outcome.FRESH:
+        messages.info(
+            request,
+            f"Данные на {_when(result.as_of)} только что пересчитаны: "
+            "обновить их снова можно через минуту.",
+        )
+    else:
+        messages.info(request, "Данные уже пересчитываются: обновите страницу через минуту.")
+    url = reverse("reports:region")
+    sort = _sort(request.POST.get("sort"))
+    return redirect(url if sort == "overall" else f"{url}?sort={sort}")
 
 
 @login_required
@@ -184,7 +257,7 @@ def college_csv(request, organization_id: int, table: str):
 @require_safe
 def region_csv(request, table: str):
     access.region_for(request)
-    report = selectors.region_report()
+    report = _region_report()
     if table == "colleges":
         header = [
             "Организация",
@@ -196,6 +269,7 @@ def region_csv(request, table: str):
             "Последняя передача",
             "Чатов с ошибкой",
             "Звонков с ошибкой",
+            "Данные на",
         ]
         rows = [
             [
@@ -208,6 +282,7 @@ def region_csv(request, table: str):
                 c.sync.last_status_label,
                 c.sync.failed_chats,
                 c.sync.failed_calls,
+                _when(c.as_of),
             ]
             for c in report.colleges
         ]
@@ -219,7 +294,9 @@ def region_csv(request, table: str):
         rows = [[w.start.strftime("%d.%m.%Y"), w.calls] for w in report.weeks]
     else:
         raise Http404("Нет такой таблицы.")
-    return csvexport.response(f"monitoring-region-{table}.csv", header, rows)
+    # The summaries' time in the name: a file saved today and opened next week says how old it is.
+    as_of = timezone.localtime(report.as_of).strftime("-%Y%m%d-%H%M") if report.as_of else ""
+    return csvexport.response(f"monitoring-region-{table}{as_of}.csv", header, rows)
 
 
 # Audit log (B4) -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 
 from config.celery import app
 from epos_chats import tasks
@@ -134,3 +135,19 @@ def test_two_nightly_runs_at_once_for_one_college_end_in_one_set_of_chats():
     assert Chat.objects.filter(organization=org).count() == 3
     statuses = sorted(RebuildRun.objects.values_list("status", flat=True))
     assert statuses == ["applied", "unchanged"]
+
+
+def test_the_nightly_jobs_leave_the_colleges_monitoring_summary_counted():
+    from reports.models import CollegeSummary
+
+    org = college("kpt")
+    before = timezone.now()
+    nightly()
+    summary = CollegeSummary.objects.get(organization=org)
+    assert summary.computed_at >= before
+
+
+def test_every_beat_entry_names_a_registered_task():
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks.py
+    for name, entry in app.conf.beat_schedule.items():
+        assert entry["task"] in app.tasks, name

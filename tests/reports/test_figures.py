@@ -3,7 +3,7 @@
 import pytest
 
 from directory.models import Organization
-from reports import selectors
+from reports import selectors, services
 
 
 @pytest.fixture
@@ -99,6 +99,7 @@ def test_messenger_sync_state(report):
 
 
 def test_region_sums_the_colleges_and_puts_the_worst_first(college):
+    services.summarize_colleges()
     report = selectors.region_report()
     assert [c.organization.code for c in report.colleges] == ["kpt", "kmt"]
     assert {s.key: (s.total, s.linked) for s in report.shares} == {
