@@ -18,6 +18,7 @@ from directory.selectors import today_in
 from epos_chats import access, selectors
 from epos_chats.forms import EXPAND_EPOS, EXPAND_VK, ChatListForm, ChatListParams
 from epos_chats.messaging import epos_open
+from epos_chats.messaging_marks import EposUnread
 from epos_chats.models import Chat
 
 TEMPLATE = "epos_chats/index.html"
@@ -45,6 +46,21 @@ def _epos_block(organization) -> tuple[bool, dt.date | None, dt.date]:
     return epos_open(organization), settings.EPOS_CHATS_HIDDEN_FROM, today_in(organization)
 
 
+def _group_options(form: ChatListForm, chosen: int | None) -> list[tuple[str, str, bool]]:
+    """The group select's options: value, name and whether chosen. A college has dozens of
+    groups, so the template gets plain strings, not objects to look into and numbers to
+    localize."""
+    return [(str(group.pk), group.name, group.pk == chosen) for group in form.group_choices]
+
+
+def _unread_of_all(request, conversations: list[Chat]) -> EposUnread:
+    """The menu's unread ЭПОС total (F30) when the block lists every conversation of the
+    person: the sum of their own counts, with no query of its own."""
+    unread = EposUnread(request)
+    unread.count = sum(chat.unread for chat in conversations)
+    return unread
+
+
 @login_required
 def index(request):
     organization = request.organization
@@ -65,6 +81,7 @@ def index(request):
     context = {
         "params": params,
         "form": form,
+        "group_options": _group_options(form, params.query.group),
         "expand": expand,
         "vk_link": vk_link,
         "epos_shown": epos_shown and expand != EXPAND_VK,
@@ -92,12 +109,14 @@ def index(request):
             may_create=access.may_create_chats(request.roles),
             messenger_url=selectors.messenger_url(),
         )
-    if context["epos_shown"]:
-        context["epos_chats"], context["epos_more"] = selectors.epos_chats_of(
-            request.user, organization
-        )
+    partial = request.htmx and not request.htmx.history_restore_request
+    if context["epos_shown"] and not partial:
+        epos_chats, more = selectors.epos_chats_of(request.user, organization)
+        context["epos_chats"], context["epos_more"] = epos_chats, more
+        if not more:
+            context["epos_unread"] = _unread_of_all(request, epos_chats)
 
-    if request.htmx and not request.htmx.history_restore_request:
+    if partial:
         if context["page"] is None:
             # The link was removed in another tab: the whole block changes, not the list.
             return HttpResponseClientRefresh()

@@ -12,7 +12,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from directory.selectors import today_in
-from epos_chats.models import Chat, ChatMember
+from epos_chats.models import Chat, ChatMember, Message
+from epos_chats.selectors import EPOS_CHATS_SHOWN
 from tests import factories
 from vk_sync.models import VkLink
 
@@ -486,6 +487,37 @@ def test_a_shared_link_shows_the_same_list(client, org, admin):
     assert len(first_look) == 5
 
 
+def test_a_later_page_continues_the_chosen_sort(client, org, admin):
+    now = timezone.now()
+    made = many(org, 40)
+    for i, each in enumerate(made):
+        # Newest first is the reverse of the names' order; every fifth chat is a twin in time.
+        each.changed_at = now - dt.timedelta(minutes=i - i % 5)
+    Chat.objects.bulk_update(made, ["changed_at"])
+    expected = sorted(made, key=lambda c: (-c.changed_at.timestamp(), c.title))
+
+    second = titles(get(client, admin, {"sort": "changed", "page": 2}))
+
+    assert second == [c.title for c in expected[15:30]]
+
+
+def test_a_later_page_sorted_by_type_continues_the_order_of_kinds(client, org, admin):
+    many(org, 10, prefix="Кружок")
+    group = factories.GroupFactory(organization=org)
+    chat(org, "Группа", kind="group", group=group)
+    chat(org, "Родители", kind="parents", group=group)
+    many(org, 10, prefix="Секция")
+
+    first = get(client, admin, {"sort": "kind"})
+    second = get(client, admin, {"sort": "kind", "page": 2})
+
+    assert [c.kind for c in first.context["page"]][:3] == ["group", "parents", "custom"]
+    assert titles(first)[2:] == [f"Кружок {i:03d}" for i in range(10)] + [
+        f"Секция {i:03d}" for i in range(3)
+    ]
+    assert titles(second) == [f"Секция {i:03d}" for i in range(3, 10)]
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -687,8 +719,9 @@ def test_the_page_costs_the_same_queries_however_many_chats(
     client.get(URL)  # the first visit also stores the current organization
 
     # Session, person, organizations, three roles, the link, the groups, the teaching check,
-    # the new-call mark (F27), the total, the page, the ЭПОС chats.
-    with django_assert_max_num_queries(14):  # +1: the menu's unread ЭПОС total (F30)
+    # the new-call mark (F27), the total, the page, the ЭПОС chats; the menu's unread ЭПОС
+    # total (F30) is theirs, summed, while the block lists every conversation.
+    with django_assert_max_num_queries(13):
         response = client.get(URL, {"q": "чат", "course": 2, "sort": "changed", "page": 2})
 
     assert response.status_code == 200
@@ -705,6 +738,72 @@ def test_an_htmx_list_costs_no_more_than_the_page(client, org, admin):
     with CaptureQueriesContext(connection) as partial:
         client.get(URL, {"page": 2}, headers={"HX-Request": "true"})
     assert len(partial) <= len(page)
+
+
+def test_an_htmx_list_reads_nothing_of_the_epos_block_it_does_not_show(client, org, admin):
+    chat(org, "Переписка", platform="epos", members=[admin])
+    client.force_login(admin)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as page:
+        client.get(URL, {"q": "пере"})
+    with CaptureQueriesContext(connection) as partial:
+        response = client.get(URL, {"q": "пере"}, headers={"HX-Request": "true"})
+
+    assert "Переписка" not in response.text
+    assert len(partial) == len(page) - 1  # the ЭПОС chats, which give the menu its total too
+    assert not any("epos_chats_message" in q["sql"] for q in partial.captured_queries)
+
+
+def test_a_cards_counts_and_call_are_computed_for_the_pages_chats_only(client, org, admin):
+    """The page's chats are picked by a subquery that sorts and cuts the list; the counts,
+    the call and the joined rows belong to the outer query, which has no LIMIT of its own:
+    however many chats the college has, they are computed for 15."""
+    many(org, 40)
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(URL, {"page": 2})
+
+    rows = [q["sql"] for q in queries.captured_queries if '"member_count"' in q["sql"]]
+
+    assert len(rows) == 1
+    assert re.search(r"IN \(SELECT .* LIMIT 15 OFFSET 15\)", rows[0])
+    assert "LIMIT" not in rows[0][rows[0].rindex(")") :]
+
+
+def _conversations(org, person, n):
+    """`n` ЭПОС conversations of `person`, each with one unread message from someone else."""
+    other = factories.PersonFactory()
+    made = Chat.objects.bulk_create(
+        Chat(organization=org, kind="custom", platform="epos", title=f"Переписка {i:02d}")
+        for i in range(n)
+    )
+    ChatMember.objects.bulk_create(
+        ChatMember(chat=c, person=p) for c in made for p in (person, other)
+    )
+    Message.objects.bulk_create(Message(chat=c, author=other, text="Вопрос") for c in made)
+
+
+@pytest.mark.parametrize("n", [3, EPOS_CHATS_SHOWN + 1])
+def test_the_menus_unread_epos_total_counts_every_conversation(client, org, admin, n):
+    _conversations(org, admin, n)
+    response = get(client, admin)
+    assert len(response.context["epos_chats"]) == min(n, EPOS_CHATS_SHOWN)
+    assert f'aria-label="Непрочитанных сообщений ЭПОС: {n}"' in response.text
+
+
+def test_the_menus_unread_epos_total_costs_no_query_while_the_block_lists_every_conversation(
+    client, org, admin
+):
+    _conversations(org, admin, EPOS_CHATS_SHOWN)
+    client.force_login(admin)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as all_listed:
+        client.get(URL)
+    _conversations(org, admin, 1)
+    with CaptureQueriesContext(connection) as one_more:
+        client.get(URL)
+    # One more conversation than the block shows: the total needs a query of its own.
+    assert len(one_more) == len(all_listed) + 1
 
 
 def test_each_card_says_where_the_chat_stands_in_the_messenger(client, org, admin):
