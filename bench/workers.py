@@ -3,8 +3,8 @@ Celery workers on Redis (`celery -A config worker -c 1`, then `-c 2`, started he
 processes with this DATABASE_URL and REDIS_URL, db 14 unless REDIS_URL is set). One
 `nightly_for_organization` task per college; done when every college has its RebuildRun row.
 The push is switched off in the workers (VK_SYNC_ENABLED=false): `bench push` measures it.
-Figures: the wall time with one and two worker processes, the speed-up, and whether both end
-with the same membership."""
+Figures: the wall time with one and two worker processes (in turns, the best of two runs each
+at region scale), the speed-up, and whether every run ends with the same membership."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from bench.common import (
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 TIMEOUT = 1800  # seconds for one fan-out
+ROUNDS = 2  # at region scale: 1, 2, 1, 2 workers
 
 
 def _app(redis_url: str):
@@ -119,27 +120,40 @@ def body(report: Report) -> None:
     app = _app(redis_url)
     with app.connection_for_write() as conn:
         conn.default_channel.client.flushdb()
-    seconds, results = {}, {}
+    # In turns, 1 then 2, ROUNDS times; the best of each: a burst of load elsewhere on the
+    # machine slows one run, not the figure.
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    results: dict[int, set] = {1: set(), 2: set()}
+    for round_ in range(ROUNDS if report.scale.check_goals else 1):
+        for concurrency in (1, 2):
+            reset_chats()
+            worker = start_worker(concurrency, redis_url, database_url)
+            try:
+                wait_ready(app, worker, concurrency)
+                now = timezone.now() + dt.timedelta(microseconds=10 * round_ + concurrency)
+                seconds[concurrency].append(fan_out(app, org_ids, now))
+            finally:
+                stop(worker)
+            results[concurrency].add(membership_fingerprint(org_ids))
     for concurrency in (1, 2):
-        reset_chats()
-        worker = start_worker(concurrency, redis_url, database_url)
-        try:
-            wait_ready(app, worker, concurrency)
-            now = timezone.now() + dt.timedelta(microseconds=concurrency)
-            seconds[concurrency] = fan_out(app, org_ids, now)
-        finally:
-            stop(worker)
-        results[concurrency] = membership_fingerprint(org_ids)
-        report.add(f"воркеров {concurrency}: время", seconds[concurrency], "с")
-        report.add(f"воркеров {concurrency}: участников", results[concurrency][0])
-    speedup = seconds[1] / seconds[2]
+        report.add(
+            f"воркеров {concurrency}: время (лучшее из {len(seconds[concurrency])})",
+            min(seconds[concurrency]),
+            "с",
+        )
+        report.add(
+            f"воркеров {concurrency}: участников",
+            ", ".join(str(rows) for rows, _ in sorted(results[concurrency])),
+        )
+    speedup = min(seconds[1]) / min(seconds[2])
     report.add("ядер CPU на машине", os.cpu_count() or 0)
     report.add("ускорение 2 воркеров", speedup, "×", goal="≥ 1.5", ok=speedup >= 1.5)
+    same = len(results[1] | results[2]) == 1
     report.add(
-        "одинаковый результат (1 и 2 воркера)",
-        "да" if results[1] == results[2] else "нет",
+        "одинаковый результат (1 и 2 воркера, все прогоны)",
+        "да" if same else "нет",
         goal="да",
-        ok=results[1] == results[2],
+        ok=same,
     )
 
 

@@ -77,6 +77,8 @@ class RosterChange(models.Model):
         related_name="+",
     )
     person_id = models.BigIntegerField("человек", null=True, blank=True)
+    # Groups, curators and staff may change the set of chats, not only who is in them.
+    reaches_chats = models.BooleanField("меняет набор чатов", default=False)
 
     class Meta:
         verbose_name = "изменение состава"

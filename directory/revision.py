@@ -39,6 +39,9 @@ class Watched:
     keys: tuple[str, ...]
     # Columns whose change matters; None for link tables, where every change matters.
     columns: tuple[str, ...] | None
+    # Whether the change may create, restore, rename or delete chats, not just move people:
+    # groups, their curators and staff (a curator's leave or return) do.
+    reaches_chats: bool = False
 
 
 _OWN = "SELECT r.organization_id, r.person_id FROM {rows} r"
@@ -49,6 +52,7 @@ WATCHED = (
         _OWN,
         ("organization_id", "person_id"),
         ("organization_id", "person_id", "is_active", "is_admin"),
+        reaches_chats=True,
     ),
     # A group's name makes its chats' titles, its state makes them live: the whole college.
     Watched(
@@ -56,6 +60,7 @@ WATCHED = (
         "SELECT r.organization_id, CAST(NULL AS BIGINT) AS person_id FROM {rows} r",
         ("organization_id",),
         ("organization_id", "name", "is_active"),
+        reaches_chats=True,
     ),
     # A student takes their parents along into the group's parents' chat.
     Watched(
@@ -80,6 +85,7 @@ WATCHED = (
         " JOIN directory_staffmember sm ON sm.id = r.staffmember_id",
         ("group_id", "staffmember_id"),
         None,
+        reaches_chats=True,
     ),
     # A parents' chat is the guardian's college's and the student's group's: both count.
     Watched(
@@ -95,14 +101,18 @@ WATCHED = (
 )
 
 
-def _record(changes: str) -> list[str]:
+def _record(changes: str, reaches_chats: bool) -> list[str]:
     """The two statements of a trigger: raise the revision, log the people."""
     return [
         f"UPDATE {ORGANIZATION} SET revision = revision + 1 "
         f"WHERE id IN (SELECT x.organization_id FROM ({changes}) x)",
-        f"INSERT INTO {LOG} (organization_id, person_id) "
-        f"SELECT DISTINCT x.organization_id, x.person_id FROM ({changes}) x",
+        f"INSERT INTO {LOG} (organization_id, person_id, reaches_chats) "
+        f"SELECT DISTINCT x.organization_id, x.person_id, {_BOOLEAN[reaches_chats]} "
+        f"FROM ({changes}) x",
     ]
+
+
+_BOOLEAN = {True: "1 = 1", False: "1 = 0"}  # a boolean in PostgreSQL and SQLite alike
 
 
 def _changed(columns: tuple[str, ...] | None, old: str, new: str) -> str:
@@ -130,7 +140,7 @@ def _postgresql(watched: Watched) -> tuple[list[str], list[str]]:
     install, uninstall = [], []
     for event, (tables, changes) in events.items():
         name = f"{watched.table}_revision_{event}"
-        body = "; ".join(_record(changes))
+        body = "; ".join(_record(changes, watched.reaches_chats))
         install.append(
             f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             f"{body}; RETURN NULL; END $$"
@@ -153,7 +163,7 @@ def _sqlite(watched: Watched) -> tuple[list[str], list[str]]:
     for event, sides in (("insert", ("NEW",)), ("delete", ("OLD",)), ("update", ("OLD", "NEW"))):
         name = f"{watched.table}_revision_{event}"
         when = f" WHEN {_changed(watched.columns, 'OLD', 'NEW')}" if event == "update" else ""
-        body = "; ".join(_record(" UNION ALL ".join(map(changes, sides))))
+        body = "; ".join(_record(" UNION ALL ".join(map(changes, sides)), watched.reaches_chats))
         install.append(
             f"CREATE TRIGGER {name} AFTER {event.upper()} ON {watched.table} "
             f"FOR EACH ROW{when} BEGIN {body}; END"

@@ -129,11 +129,17 @@ class Chat(models.Model):
 
 
 class ChatMember(models.Model):
+    # No single-column indexes: (chat, person) and (person, chat) below serve both lookups,
+    # and every index is one more write for each of the region's 270 000 memberships.
     chat = models.ForeignKey(
-        Chat, on_delete=models.CASCADE, verbose_name="чат", related_name="members"
+        Chat, on_delete=models.CASCADE, verbose_name="чат", related_name="members", db_index=False
     )
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, verbose_name="участник", related_name="chat_memberships"
+        Person,
+        on_delete=models.PROTECT,
+        verbose_name="участник",
+        related_name="chat_memberships",
+        db_index=False,
     )
     is_admin = models.BooleanField("администратор чата", default=False)
     added_at = models.DateTimeField("добавлен", default=timezone.now)

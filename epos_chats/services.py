@@ -162,49 +162,66 @@ def wanted_membership_sql(
 
 def _active_groups(organization: Organization) -> dict[int, tuple[str, bool]]:
     """The college's active groups: pk → (name, has an active curator — what gives a group
-    its chats)."""
-    curated = Group.curators.through.objects.filter(
-        group_id=OuterRef("pk"), staffmember__is_active=True
-    )
-    return {
-        pk: (name, is_curated)
-        for pk, name, is_curated in Group.objects.filter(organization=organization, is_active=True)
-        .annotate(is_curated=Exists(curated))
-        .values_list("pk", "name", "is_curated")
-    }
+    its chats). Joined from the college's groups, so the plan never reads the region's
+    curators (an EXISTS here is hashed over all of them)."""
+    group, staff = Group._meta.db_table, StaffMember._meta.db_table
+    curators = Group.curators.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT g.id, g.name, COUNT(sm.id) FROM {group} g
+            LEFT JOIN {curators} gc ON gc.group_id = g.id
+            LEFT JOIN {staff} sm ON sm.id = gc.staffmember_id AND sm.is_active
+            WHERE g.organization_id = %s AND g.is_active
+            GROUP BY g.id, g.name
+            """,
+            [organization.pk],
+        )
+        return {pk: (name, curators > 0) for pk, name, curators in cursor}
+
+
+def _in(column: str, ids) -> tuple[str, list]:
+    """`column` is one of `ids`: one array parameter on PostgreSQL (a short query text to
+    parse and send however many), a list of placeholders elsewhere."""
+    ids = sorted(ids)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", ids
 
 
 def _membership_difference(
-    organization: Organization, chats: dict[int, tuple], alive: set[int], *, scoped: bool
+    organization: Organization, chat_ids: set[int] | None, *, scoped: bool
 ) -> tuple[list[tuple[int | None, int, int, bool | None]], int | None]:
-    """How the members of these chats (pk → (kind, group id)) differ from the directory —
-    all of them, or (`scoped`) only the people in the college's change log.
+    """How the members of these mandatory chats (None: every live one of the college) differ
+    from the directory — all of them, or (`scoped`) only the people in the college's change
+    log.
 
     Rows (member pk or None, chat, person, wanted admin or None): a missing member has no pk,
     a member who should go has no wanted admin, and a member whose admin right is wrong has
     both. Compared in SQL, so only the differences reach Python; with them comes the number
-    of members of the `alive` chats, for B2 (None when nothing differs).
+    of members of those chats that are not deleted, for B2 (None when nothing differs).
     """
-    if not chats:
+    chat, member = Chat._meta.db_table, ChatMember._meta.db_table
+    if chat_ids is None:
+        kinds = ", ".join(f"'{kind.value}'" for kind in Chat.MANDATORY_KINDS)
+        chosen = f"organization_id = %s AND kind IN ({kinds}) AND deleted_at IS NULL"
+        chosen_params = [organization.pk]
+    elif not chat_ids:
         return [], None
+    else:
+        chosen, chosen_params = _in("id", chat_ids)
     wanted, params = wanted_membership_sql("= %s", [organization.pk], scoped=scoped)
-    keys, key_params = _chat_keys([(pk, kind, group_id) for pk, (kind, group_id) in chats.items()])
-    member = ChatMember._meta.db_table
-    ids = ", ".join(["%s"] * len(chats))
-    live = (
-        f"(SELECT COUNT(*) FROM {member} WHERE chat_id IN ({', '.join(['%s'] * len(alive))}))"
-        if alive
-        else "0"
-    )
     people, people_params = "", []
     if scoped:
         people = (
-            f"AND person_id IN (SELECT rc.person_id FROM {RosterChange._meta.db_table} rc "
+            f"AND m.person_id IN (SELECT rc.person_id FROM {RosterChange._meta.db_table} rc "
             "WHERE rc.organization_id = %s)"
         )
         people_params = [organization.pk]
-    vendor = connection.vendor
-    if vendor == "postgresql":
+    live = (
+        f"(SELECT COUNT(*) FROM {member} m JOIN c ON c.id = m.chat_id WHERE c.deleted_at IS NULL)"
+    )
+    if connection.vendor == "postgresql":
         compare = f"""
             SELECT cur.id, COALESCE(want.chat_id, cur.chat_id),
                    COALESCE(want.person_id, cur.person_id), want.is_admin, {live}
@@ -229,16 +246,18 @@ def _membership_difference(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            {keys}, want AS (
+            WITH c AS (
+                SELECT id, kind, group_id, deleted_at FROM {chat} WHERE {chosen}
+            ), want AS (
                 SELECT c.id AS chat_id, w.person_id, w.is_admin
                 FROM ({wanted}) w JOIN c ON {_SAME_KEY}
             ), cur AS (
-                SELECT id, chat_id, person_id, is_admin FROM {member}
-                WHERE chat_id IN ({ids}) {people}
+                SELECT m.id, m.chat_id, m.person_id, m.is_admin
+                FROM {member} m JOIN c ON c.id = m.chat_id {people}
             )
             {compare}
             """,
-            [*key_params, *params, *chats, *people_params, *_live_params(alive, vendor)],
+            [*chosen_params, *params, *people_params],
         )
         rows = cursor.fetchall()
     differences = [
@@ -248,18 +267,24 @@ def _membership_difference(
     return differences, rows[0][4] if rows else None
 
 
-def _live_params(alive: set[int], vendor: str) -> list[int]:
-    """The `alive` ids for each place the count of their members appears in the comparison."""
-    return sorted(alive) * (1 if vendor == "postgresql" else 2)
-
-
 def _count_members(chat_ids) -> int:
     if not chat_ids:
         return 0
-    return ChatMember.objects.filter(chat_id__in=chat_ids).count()
+    where, params = _in("chat_id", chat_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {ChatMember._meta.db_table} WHERE {where}", params)
+        return cursor.fetchone()[0]
 
 
-def _plan(organization: Organization, now: dt.datetime, *, scoped: bool) -> _Plan:
+def _plan(
+    organization: Organization, now: dt.datetime, *, scoped: bool, chats_may_change: bool
+) -> _Plan:
+    if scoped and not chats_may_change:
+        # Only students and parents moved: the set of chats, their titles and who curates
+        # them are as the last rebuild left them, so only the logged people are compared.
+        plan = _Plan()
+        _take_differences(plan, organization, None, None, scoped=True)
+        return plan
     groups = _active_groups(organization)
     chats = {
         (kind, group_id): (pk, title, deleted_at)
@@ -315,22 +340,57 @@ def _plan(organization: Organization, now: dt.datetime, *, scoped: bool) -> _Pla
     alive = {pk for pk, key in kept.items() if chats[key][2] is None}
     # A chat back from the dead is compared whole: the log holds only tonight's people.
     scoped = scoped and not plan.restore
-    differences, live = _membership_difference(organization, kept, alive, scoped=scoped)
+    plan.removed_with_deleted_chats = _count_members(sorted(doomed))
+    _take_differences(plan, organization, set(kept), alive, scoped=scoped)
+    return plan
+
+
+def _take_differences(
+    plan: _Plan,
+    organization: Organization,
+    chat_ids: set[int] | None,
+    alive: set[int] | None,
+    *,
+    scoped: bool,
+) -> None:
+    """Put the membership differences of these chats (None: every live one; `alive` of them
+    not deleted, None: all) into the plan, and what B2 needs to judge them."""
+    differences, live = _membership_difference(organization, chat_ids, scoped=scoped)
     for pk, chat_id, person_id, wanted_admin in differences:
         plan.touched.add(chat_id)
         if pk is None:
             plan.add.append((chat_id, person_id, wanted_admin))
         elif wanted_admin is None:
             plan.remove.append(pk)
-            plan.removed_from_live_chats += chat_id in alive
+            plan.removed_from_live_chats += alive is None or chat_id in alive
         else:
             (plan.make_admin if wanted_admin else plan.make_member).append(pk)
-    plan.removed_with_deleted_chats = _count_members(sorted(doomed))
     if plan.removals:  # B2 needs the whole only when something leaves
-        if live is None:
-            live = _count_members(sorted(alive))
+        if live is None:  # nothing differs, but doomed chats take their members along
+            live = _count_members(sorted(alive or ()))
         plan.live_members = live + plan.removed_with_deleted_chats
-    return plan
+
+
+def _lock(organization: Organization) -> int:
+    """Lock the college's row for the rebuild and read its directory revision.
+
+    The lock queues concurrent rebuilds of the college and holds back the directory
+    triggers' raise of the revision: what the plan reads is what this revision stands for.
+    On PostgreSQL the same statement lets the commit skip the wait for the WAL flush, which
+    at a hundred colleges a night was most of the time (bench/README.md): the rebuild is
+    idempotent, so a commit lost in a server crash is redone by the next run.
+    """
+    table = Organization._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT revision, set_config('synchronous_commit', 'off', true) FROM {table} "
+                "WHERE id = %s FOR UPDATE",
+                [organization.pk],
+            )
+        else:  # SQLite: the transaction itself holds the database
+            cursor.execute(f"SELECT revision FROM {table} WHERE id = %s", [organization.pk])
+        return cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)
@@ -340,6 +400,7 @@ class _Since:
     revision: int | None  # the directory revision they matched; None: never (or not known)
     logged: int  # rows in the change log
     whole: bool  # a change reached a whole group
+    chats: bool  # a change may create, restore, rename or delete chats
 
 
 def _since_last_rebuild(organization: Organization) -> _Since:
@@ -353,7 +414,8 @@ def _since_last_rebuild(organization: Organization) -> _Since:
                 ORDER BY r.id DESC LIMIT 1
             ),
             (SELECT COUNT(*) FROM {log} WHERE organization_id = %s),
-            (SELECT COUNT(*) FROM {log} WHERE organization_id = %s AND person_id IS NULL)
+            (SELECT COUNT(*) FROM {log} WHERE organization_id = %s AND person_id IS NULL),
+            (SELECT COUNT(*) FROM {log} WHERE organization_id = %s AND reaches_chats)
             """,
             [
                 organization.pk,
@@ -361,10 +423,11 @@ def _since_last_rebuild(organization: Organization) -> _Since:
                 RebuildRun.Status.UNCHANGED.value,
                 organization.pk,
                 organization.pk,
+                organization.pk,
             ],
         )
-        revision, logged, whole = cursor.fetchone()
-    return _Since(revision, logged, bool(whole))
+        revision, logged, whole, chats = cursor.fetchone()
+    return _Since(revision, logged, bool(whole), bool(chats))
 
 
 def rebuild_mandatory_chats(
@@ -388,20 +451,7 @@ def rebuild_mandatory_chats(
     threshold = settings.MASS_REMOVAL_THRESHOLD if threshold is None else threshold
     run = RebuildRun(organization=organization, started_at=now)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The rebuild is idempotent: should the server crash in the moment after this
-            # commit, the next run redoes it. So the commit need not wait for the WAL flush,
-            # which at a hundred colleges a night was most of the time (bench/README.md).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        # The lock also holds back the directory triggers' raise of the revision: what the
-        # plan reads is what the revision below stands for.
-        run.revision = (
-            Organization.objects.select_for_update()
-            .filter(pk=organization.pk)
-            .values_list("revision", flat=True)
-            .first()
-        )
+        run.revision = _lock(organization)
         since = _since_last_rebuild(organization)
         if not full and run.revision == since.revision:
             run.status = RebuildRun.Status.UNCHANGED
@@ -411,7 +461,7 @@ def rebuild_mandatory_chats(
         # The log holds every change since the last run that matched the directory (that
         # run emptied it); without such a run, or with a change to a whole group, all count.
         scoped = not full and since.revision is not None and since.logged and not since.whole
-        plan = _plan(organization, now, scoped=bool(scoped))
+        plan = _plan(organization, now, scoped=bool(scoped), chats_may_change=since.chats)
         if plan.live_members and plan.removals / plan.live_members > threshold:
             run.status = RebuildRun.Status.STOPPED
             run.revision = None
@@ -426,7 +476,12 @@ def rebuild_mandatory_chats(
             run.save()
             return run
         _apply(organization, plan, now, run)
-        RosterChange.objects.filter(organization=organization).delete()
+        if since.logged:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {RosterChange._meta.db_table} WHERE organization_id = %s",
+                    [organization.pk],
+                )
         run.status = RebuildRun.Status.UNCHANGED if plan.empty else RebuildRun.Status.APPLIED
         run.finished_at = timezone.now()
         run.save()
@@ -474,22 +529,28 @@ def _apply(organization: Organization, plan: _Plan, now: dt.datetime, run: Rebui
     for chunk in _chunks(plan.delete):
         Chat.objects.filter(pk__in=chunk).update(deleted_at=now)
 
-    ChatMember.objects.bulk_create(
-        [
-            ChatMember(chat_id=chat_id, person_id=person_id, is_admin=admin, added_at=now)
-            for chat_id, person_id, admin in plan.add
-        ],
-        batch_size=BATCH,
-    )
-    filled = _fill_new_chats(organization, plan.create, now)
-    for chunk in _chunks(plan.remove):
-        ChatMember.objects.filter(pk__in=chunk).delete()
-    for pks, admin in ((plan.make_admin, True), (plan.make_member, False)):
-        for chunk in _chunks(pks):
-            ChatMember.objects.filter(pk__in=chunk).update(is_admin=admin)
-    touched = sorted(plan.touched)
-    for chunk in _chunks(touched):
-        Chat.objects.filter(pk__in=chunk).update(changed_at=now)
+    # The members' rows in plain SQL: a night of a hundred colleges is a few thousand of
+    # these statements, and the ORM's per-statement work was a third of a changed college's.
+    member, chat = ChatMember._meta.db_table, Chat._meta.db_table
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        for chunk in _chunks(plan.add):
+            cursor.execute(
+                f"INSERT INTO {member} (chat_id, person_id, is_admin, added_at) VALUES "
+                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
+                [value for row in chunk for value in (*row, stamp)],
+            )
+        filled = _fill_new_chats(organization, plan.create, now)
+        for chunk in _chunks(plan.remove):
+            where, params = _in("id", chunk)
+            cursor.execute(f"DELETE FROM {member} WHERE {where}", params)
+        for pks, admin in ((plan.make_admin, True), (plan.make_member, False)):
+            for chunk in _chunks(pks):
+                where, params = _in("id", chunk)
+                cursor.execute(f"UPDATE {member} SET is_admin = %s WHERE {where}", [admin, *params])
+        for chunk in _chunks(sorted(plan.touched)):
+            where, params = _in("id", chunk)
+            cursor.execute(f"UPDATE {chat} SET changed_at = %s WHERE {where}", [stamp, *params])
 
     run.chats_created = len(plan.create)
     run.chats_restored = len(plan.restore)

@@ -32,6 +32,10 @@ class Migration(migrations.Migration):
                     models.BigIntegerField(blank=True, null=True, verbose_name="человек"),
                 ),
                 (
+                    "reaches_chats",
+                    models.BooleanField(default=False, verbose_name="меняет набор чатов"),
+                ),
+                (
                     "organization",
                     models.ForeignKey(
                         db_constraint=False,

@@ -507,10 +507,13 @@ def _apply_operation(college, groups, name, n):
 def test_whatever_changes_the_rebuild_leaves_nothing_for_a_full_comparison(first, second):
     with transaction.atomic():
         college = College()
+        # Two more curated groups, and one with no curator and so no chats yet.
         groups = [college.group] + [
             factories.GroupFactory(organization=college.org, curators=[college.curator])
             for _ in range(2)
         ]
+        groups.append(factories.GroupFactory(organization=college.org))
+        factories.StudentFactory(organization=college.org, group=groups[-1])
         college.rebuild()
         for night, operations in enumerate((first, second), start=1):
             for name, n in operations:
@@ -519,3 +522,22 @@ def test_whatever_changes_the_rebuild_leaves_nothing_for_a_full_comparison(first
             check = college.rebuild(now=LATER + dt.timedelta(days=night), full=True)
             assert check.status == RebuildRun.Status.UNCHANGED, operations
         transaction.set_rollback(True)
+
+
+def test_when_only_students_and_parents_moved_the_set_of_chats_is_not_read(
+    django_assert_max_num_queries,
+):
+    college = College()
+    other = factories.GroupFactory(organization=college.org, curators=[college.curator])
+    college.rebuild()
+    college.students[0].group = other
+    college.students[0].save()
+    college.parents[1].children.add(college.students[2])  # already a child of the group
+    college.parents[1].children.remove(college.students[1])
+    # Lock, what changed, the comparison, its writes (add, remove, touch), the log, the run.
+    with django_assert_max_num_queries(10):
+        run = college.rebuild(now=LATER)
+    assert run.status == RebuildRun.Status.APPLIED
+    assert college.students[0].person_id in members(college.chat("group", other))
+    assert college.parents[1].person_id in members(college.chat("parents", college.group))
+    assert college.rebuild(now=LATER, full=True).status == RebuildRun.Status.UNCHANGED
