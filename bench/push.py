@@ -5,6 +5,12 @@ both sides (the client's limiter and the emulator's). The ceiling is 25 × R ope
 10 % injected faults, whose end state must equal the journal's (/emulator/state against the
 chats and their linked members here).
 
+The colleges go at once, one thread each, as the nightly fan-out pushes them from Celery
+workers, under one limit of R; within a college the product's own settings apply (its
+default backoff too): VK_API_IN_FLIGHT requests at once (different chats), VK_API_TIMEOUT
+seconds before a silent request is given up and retried. The emulator's «timeout» fault
+stays silent for its default 5 s, longer than the client waits.
+
 At region scale the push takes a subset of the region (Scale.push_orgs colleges): the full
 region's ~300 000 operations at R = 50 would take 4 minutes a run and say nothing more.
 """
@@ -74,22 +80,34 @@ def emulator_state(handle) -> dict[str, set]:
 
 
 def push_all(org_ids, url: str, rate: int) -> tuple[float, int, int]:
-    """(seconds, operations done, requests) of pushing every college once."""
+    """(seconds, operations done, requests) of pushing every college once — all at once, one
+    thread a college, as the nightly fan-out does on Celery workers, under one limit of
+    `rate` requests/s (the Redis limiter's part in production)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
     from directory.models import Organization
     from vk_sync.adapter import VkMessengerGateway
     from vk_sync.ratelimit import LocalRateLimiter
     from vk_sync.reconcile import push_organization
 
-    gateway = VkMessengerGateway(
-        base_url=url, token="bench-token", limiter=LocalRateLimiter(rate), backoff=0.05
-    )
-    operations = 0
+    limiter = LocalRateLimiter(rate)
+    organizations = list(Organization.objects.filter(pk__in=org_ids).order_by("pk"))
+
+    def push(organization) -> tuple[int, int]:
+        try:
+            with VkMessengerGateway(base_url=url, token="bench-token", limiter=limiter) as gateway:
+                run = push_organization(organization, gateway=gateway)
+                return sum(run.operations.values()), gateway.requests
+        finally:
+            connection.close()  # this thread's own
+
     started = time.perf_counter()
-    with gateway:
-        for organization in Organization.objects.filter(pk__in=org_ids).order_by("pk"):
-            run = push_organization(organization, gateway=gateway)
-            operations += sum(run.operations.values())
-    return time.perf_counter() - started, operations, gateway.requests
+    with ThreadPoolExecutor(max_workers=len(organizations)) as pool:
+        done = list(pool.map(push, organizations))
+    seconds = time.perf_counter() - started
+    return seconds, sum(ops for ops, _ in done), sum(requests for _, requests in done)
 
 
 def one_run(report: Report, org_ids, *, fail_rate: float, label: str, goal: float) -> None:
@@ -147,6 +165,8 @@ def one_run(report: Report, org_ids, *, fail_rate: float, label: str, goal: floa
 def body(report: Report) -> None:
     import logging
 
+    from django.conf import settings
+
     from directory.models import Organization
 
     for name in ("vk_sync.emulator", "vk_sync.adapter", "httpx"):
@@ -161,6 +181,8 @@ def body(report: Report) -> None:
     report.add("колледжей в передаче", len(org_ids))
     report.add("людей с привязкой VK ID", link_people(org_ids))
     report.add("R, запросов/с", RATE)
+    report.add("запросов в полёте (VK_API_IN_FLIGHT)", settings.VK_API_IN_FLIGHT)
+    report.add("ожидание ответа (VK_API_TIMEOUT)", settings.VK_API_TIMEOUT, "с")
     report.add("потолок 25 × R, операций/с", EXECUTE * RATE)
     one_run(report, org_ids, fail_rate=0.0, label="без сбоев", goal=0.8)
     one_run(report, org_ids, fail_rate=FAULT_RATE, label="10 % сбоев", goal=0.5)

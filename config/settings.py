@@ -166,6 +166,10 @@ SIGN_IN_WINDOW_SECONDS = env_int("SIGN_IN_WINDOW_SECONDS", 15 * 60, min_value=1)
 VK_API_BASE_URL = env_url("VK_API_BASE_URL", "http://127.0.0.1:8081")
 VK_API_TOKEN = env_str("VK_API_TOKEN", "emulator-token")
 VK_API_RATE_LIMIT = env_int("VK_API_RATE_LIMIT", 20, min_value=1)
+# Seconds a request may stay unanswered (then it is retried: every operation is idempotent),
+# and how many requests one push keeps in flight at once (different chats, vk_sync/adapter.py).
+VK_API_TIMEOUT = env_int("VK_API_TIMEOUT", 2, min_value=1)
+VK_API_IN_FLIGHT = env_int("VK_API_IN_FLIGHT", 8, min_value=1)
 VK_SYNC_MODE = env_choice("VK_SYNC_MODE", "nightly", ("nightly", "immediate"))
 # False keeps the journal from talking to the messenger at all (a college not connected yet);
 # the rows still record what should go, and the first push sends it.

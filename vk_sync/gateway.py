@@ -8,6 +8,7 @@ change to the chats code or the reconciler.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,11 +53,27 @@ class OpResult:
         return self.error is None
 
 
+class Pipeline(AbstractContextManager, Protocol):
+    """Operations in lanes: a lane's operations apply in order, one request of it at a time;
+    different lanes travel together and in parallel, as the messenger allows."""
+
+    queued: int  # operations submitted and not sent yet
+
+    def submit(self, lane: Hashable, ops: Sequence[Op]) -> None:
+        """Queue `ops` after the lane's earlier ones."""
+
+    def wait(self) -> list[OpResult]:
+        """The results of the next answered request(s), waiting for one; [] once nothing is
+        queued or in flight."""
+
+
 class MessengerGateway(Protocol):
     """What the reconciler needs from a messenger: run operations, in order, as few requests
     as the messenger allows, each result telling success or the error."""
 
     def run(self, ops: Sequence[Op]) -> list[OpResult]: ...
+
+    def pipeline(self) -> Pipeline: ...
 
 
 # Builders of the operations the journal uses, so the method names live in one place.

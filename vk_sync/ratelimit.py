@@ -3,8 +3,10 @@
 The window is a little over a second: the messenger counts arrivals, which network jitter
 spreads differently from departures, and it must never see one request too many.
 
-With Redis every worker of a region draws from one budget (a counter per second); without it
-(`make run`) the budget is per process, which is all there is then.
+With Redis every worker of a region draws from one budget (a sliding window); without it
+(`make run`) the budget is per process, which is all there is then. Either is safe to share
+between the threads of a push (vk_sync/adapter.py keeps several requests in flight): a slot
+is taken atomically, under a lock here or in one Lua script in Redis.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class RateLimiter(Protocol):
 
 
 class LocalRateLimiter:
-    """A sliding window in this process."""
+    """A sliding window in this process, shared by its threads."""
 
     def __init__(self, rate: int, *, clock: Callable[[], float] = time.monotonic, sleep=time.sleep):
         self.rate, self.clock, self.sleep = rate, clock, sleep
@@ -90,14 +92,16 @@ class RedisRateLimiter:
 
 _limiter: RateLimiter | None = None
 _limiter_config: tuple | None = None
+_limiter_lock = threading.Lock()
 
 
 def shared_rate_limiter() -> RateLimiter:
-    """The process's limiter for the configured rate, built once."""
+    """The process's limiter for the configured rate, built once (two would each allow R)."""
     global _limiter, _limiter_config
     config = (settings.VK_API_RATE_LIMIT, settings.REDIS_URL)
-    if _limiter is None or _limiter_config != config:
-        rate, url = config
-        _limiter = RedisRateLimiter(rate, url) if url else LocalRateLimiter(rate)
-        _limiter_config = config
-    return _limiter
+    with _limiter_lock:
+        if _limiter is None or _limiter_config != config:
+            rate, url = config
+            _limiter = RedisRateLimiter(rate, url) if url else LocalRateLimiter(rate)
+            _limiter_config = config
+        return _limiter

@@ -94,7 +94,9 @@ def test_postgres_restarted_during_a_nightly_run_fails_it_cleanly_and_the_next_c
                 assert result.returncode == 0, result.stderr
 
             # Night 1: the messenger answers slowly, and PostgreSQL restarts in the middle.
-            emulator.faults(latency_ms=150)
+            # Slow enough that the first answer is still on its way when PostgreSQL stops: the
+            # push sends a small college in one or two requests, several in flight at once.
+            emulator.faults(latency_ms=1000)
             nightly = subprocess.Popen(
                 [sys.executable, "manage.py", "nightly"],
                 cwd=BASE_DIR,
@@ -104,7 +106,7 @@ def test_postgres_restarted_during_a_nightly_run_fails_it_cleanly_and_the_next_c
                 text=True,
             )
             deadline = time.monotonic() + 120
-            while emulator.stats()["requests"] < 3 and time.monotonic() < deadline:
+            while emulator.stats()["requests"] < 1 and time.monotonic() < deadline:
                 assert nightly.poll() is None, nightly.communicate()
                 time.sleep(0.05)
             pg.stop()

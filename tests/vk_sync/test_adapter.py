@@ -6,6 +6,8 @@ the emulator over real HTTP.
 
 import json
 import os
+import threading
+import time
 from urllib.parse import parse_qs
 
 import httpx
@@ -247,3 +249,167 @@ def test_the_redis_limiter_shares_one_budget_between_workers():
     for limiter in (first, second, first, second):
         limiter.acquire()
     assert clock.now >= int(start) + 1  # the fourth request waited for the next second
+
+
+# --- several requests in flight ------------------------------------------------------------
+
+
+def test_ops_of_many_lanes_travel_together_25_to_a_request():
+    sizes = []
+
+    def handler(request):
+        calls = json.loads(form(request)["calls"])
+        sizes.append(len(calls))
+        return ok([1] * len(calls))
+
+    gw, _ = make(handler)
+    with gw.pipeline() as pipeline:
+        for lane in range(10):
+            pipeline.submit(lane, [ops.add_member(chat_id=lane, vk_user_id=n) for n in range(5)])
+        results = []
+        while answered := pipeline.wait():
+            results.extend(answered)
+    assert sorted(sizes) == [25, 25]
+    assert len(results) == 50 and all(r.ok for r in results)
+
+
+def test_a_lane_never_has_two_requests_in_flight_and_keeps_its_order():
+    lock = threading.Lock()
+    flying: set[int] = set()
+    overlaps, most, sent = [], [0], {}
+
+    def handler(request):
+        calls = json.loads(form(request)["calls"])
+        chats = {call["params"]["chat_id"] for call in calls}
+        with lock:
+            overlaps.extend(chats & flying)
+            flying.update(chats)
+            most[0] = max(most[0], len(flying))
+            for call in calls:
+                sent.setdefault(call["params"]["chat_id"], []).append(call["params"]["user_id"])
+        time.sleep(0.01)
+        with lock:
+            flying.difference_update(chats)
+        return ok([1] * len(calls))
+
+    gw, _ = make(handler, in_flight=4)
+    with gw.pipeline() as pipeline:
+        for chat in range(1, 7):
+            pipeline.submit(chat, [ops.add_member(chat_id=chat, vk_user_id=n) for n in range(60)])
+        while pipeline.wait():
+            pass
+    assert overlaps == [] and most[0] > 1
+    assert sent == {chat: list(range(60)) for chat in range(1, 7)}
+
+
+def test_an_item_that_failed_transiently_goes_again_with_the_later_items_of_its_lane():
+    rounds = []
+
+    def handler(request):
+        calls = json.loads(form(request)["calls"])
+        rounds.append([(c["method"].split(".")[1], c["params"]["chat_id"]) for c in calls])
+        if len(rounds) == 1:
+            return httpx.Response(
+                200,
+                json={
+                    "response": [False, 1, 1],
+                    "execute_errors": [{"method": "x", "error_code": 9, "error_msg": "Flood"}],
+                },
+            )
+        return ok([1] * len(calls))
+
+    gw, sleeps = make(handler)
+    with gw.pipeline() as pipeline:
+        pipeline.submit(
+            "a",
+            [
+                ops.add_member(chat_id=1, vk_user_id=1),
+                ops.set_role(chat_id=1, vk_user_id=1, admin=True),
+            ],
+        )
+        pipeline.submit("b", [ops.add_member(chat_id=2, vk_user_id=2)])
+        results = pipeline.wait()
+    # The role of chat 1 went after a failed add: it goes again, after the add; chat 2 is done.
+    assert rounds == [
+        [("addChatUser", 1), ("setMemberRole", 1), ("addChatUser", 2)],
+        [("addChatUser", 1), ("setMemberRole", 1)],
+    ]
+    assert [r.ok for r in results] == [True, True, True] and len(sleeps) == 1
+
+
+def test_a_request_that_times_out_is_retried_with_the_same_operations():
+    bodies = []
+
+    def handler(request):
+        bodies.append(form(request)["calls"])
+        if len(bodies) == 1:
+            raise httpx.ReadTimeout("slow", request=request)
+        return ok([1, 1])
+
+    gw, _ = make(handler)
+    results = gw.run([ops.add_member(chat_id=1, vk_user_id=n) for n in (1, 2)])
+    assert all(r.ok for r in results) and bodies[0] == bodies[1]
+
+
+def test_the_timeout_comes_from_vk_api_timeout(settings):
+    settings.VK_API_TIMEOUT = 4
+    gw = VkMessengerGateway(base_url="http://vk.test", token="x", limiter=NoLimit())
+    with gw:
+        assert gw.client.timeout.read == 4
+
+
+class StampClock:
+    """A real clock that remembers, per thread, the instant it last told: the stamp a limiter
+    wrote down for the slot it just handed out."""
+
+    def __init__(self, base):
+        self.base = base
+        self.local = threading.local()
+
+    def __call__(self):
+        self.local.last = self.base()
+        return self.local.last
+
+
+def hammer(limiter, clock, *, threads=8, each=6) -> list[float]:
+    stamps, lock = [], threading.Lock()
+    start = threading.Barrier(threads)
+
+    def work():
+        start.wait()
+        for _ in range(each):
+            limiter.acquire()
+            with lock:
+                stamps.append(clock.local.last)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sorted(stamps)
+
+
+def most_in_one_second(stamps: list[float]) -> int:
+    return max(sum(1 for s in stamps if first <= s < first + 1.0) for first in stamps)
+
+
+def test_the_local_limiter_never_exceeds_the_rate_with_threads():
+    clock = StampClock(time.monotonic)
+    stamps = hammer(LocalRateLimiter(20, clock=clock), clock)
+    assert len(stamps) == 48 and most_in_one_second(stamps) == 20
+    assert stamps[-1] - stamps[0] >= 2.0
+
+
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"),
+    reason="REDIS_URL не задан: общий лимит через Redis не проверить",
+)
+def test_the_redis_limiter_never_exceeds_the_rate_with_threads():
+    import uuid
+
+    clock = StampClock(time.time)
+    key = f"test-rate-{uuid.uuid4()}"
+    stamps = hammer(RedisRateLimiter(20, os.environ["REDIS_URL"], key=key, clock=clock), clock)
+    assert len(stamps) == 48 and most_in_one_second(stamps) == 20
+    assert stamps[-1] - stamps[0] >= 2.0

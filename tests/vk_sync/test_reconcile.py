@@ -287,8 +287,9 @@ def test_the_push_respects_the_rate_limit(emulator):
 
 
 def test_the_push_recovers_from_error_6_when_the_messenger_is_stricter(emulator):
-    college = College(groups=2, students=5)
-    emulator.faults(rate_limit=3)
+    # Several requests go at once: a messenger allowing two a second refuses some of them.
+    college = College(groups=4, students=6)
+    emulator.faults(rate_limit=2)
     run = push_organization(
         college.org, gateway=gateway(emulator, rate=100, attempts=8, backoff=0.25)
     )
