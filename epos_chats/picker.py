@@ -1,8 +1,11 @@
 """The participant picker (F15, F17): who can be chosen, by tab, filters and FIO search, and the
 selection kept in a `ChatDraft` while the person pages, switches tabs and filters.
 
-Every query is bounded: the candidates are one paged query (with a count), whatever the
-college's size; «Выбрать всех» is one insert of ids and «Снять всех» one delete.
+Every query is bounded: a page of candidates is one query with a search and two without
+(the count, then the page), whatever the college's size; «Выбрать всех» is one insert of ids
+and «Снять всех» one delete. People have no college of their own — a region's directory is
+one table of people with roles in colleges — so the queries start from what is selective:
+the trigram index for a search, the college's role rows for a count, the FIO index for a page.
 
 Why the selection lives on the server and not in the form: «Выбрать всех» may pick thousands
 of people on pages the browser never loaded, and each tick must survive paging, tabs, filters,
@@ -14,10 +17,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 from urllib.parse import urlencode
 
+from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.utils import timezone
 
 from directory.models import (
@@ -33,6 +48,9 @@ from directory.models import (
 from epos_chats.models import Chat, ChatDraft, ChatDraftMember, ChatMember
 
 PAGE_SIZE = 15
+BY_FIO = ("last_name", "first_name", "middle_name", "pk")
+ROW_FIELDS = ("pk", "last_name", "first_name", "middle_name")
+TRIGRAM = 3  # the shortest part of a FIO the trigram index can find (directory/migrations/0003)
 NO_DISCIPLINE = "none"
 # A draft older than this was abandoned (a closed tab): the owner's next draft clears it.
 DRAFT_TTL = dt.timedelta(days=1)
@@ -126,124 +144,208 @@ def _attends(discipline_id: int) -> Q:
     return Q(Exists(in_subgroup)) | Q(Exists(whole_group))
 
 
-def _students(organization: Organization, query: PickerQuery) -> QuerySet[Student]:
-    students = Student.objects.filter(organization=organization, is_active=True)
+def _students(organization: Organization, query: PickerQuery, **link) -> QuerySet[Student]:
+    """The students the filters leave; `link` ties them to an outer query. Each builder makes
+    one `filter()` call: a query with subqueries costs more to clone than to run."""
+    lookups = {"organization": organization, "is_active": True, **link}
     if query.course:
-        students = students.filter(group__course=query.course)
+        lookups["group__course"] = query.course
     if query.group:
-        students = students.filter(group_id=query.group)
-    if isinstance(query.discipline, int):
-        students = students.filter(_attends(query.discipline))
-    return students
+        lookups["group_id"] = query.group
+    attends = [_attends(query.discipline)] if isinstance(query.discipline, int) else []
+    return Student.objects.filter(*attends, **lookups)
 
 
-def _staff(organization: Organization, query: PickerQuery) -> QuerySet[StaffMember]:
-    staff = StaffMember.objects.filter(organization=organization, is_active=True)
+def _staff(organization: Organization, query: PickerQuery, **link) -> QuerySet[StaffMember]:
+    lookups = {"organization": organization, "is_active": True, **link}
     if query.discipline == NO_DISCIPLINE:
         # «Без дисциплины»: nobody in «Кадры» teaches them anything.
-        return staff.exclude(teachings__is_active=True)
-    teaches = Teaching.objects.filter(teachers=OuterRef("pk"), is_active=True)
-    if query.course or query.group or isinstance(query.discipline, int):
-        if query.course:
-            teaches = teaches.filter(group__course=query.course)
-        if query.group:
-            teaches = teaches.filter(group_id=query.group)
-        if isinstance(query.discipline, int):
-            teaches = teaches.filter(discipline_id=query.discipline)
+        return StaffMember.objects.filter(**lookups).exclude(teachings__is_active=True)
+    if not (query.course or query.group or isinstance(query.discipline, int)):
+        return StaffMember.objects.filter(**lookups)
+    # Bounded to the college: the same rows, but PostgreSQL may hash a subquery whole, and
+    # then it reads the college's teachings and curators rather than the region's.
+    teaches = {"organization": organization, "teachers": OuterRef("pk"), "is_active": True}
+    curates = {
+        "staffmember": OuterRef("pk"),
+        "group__organization": organization,
+        "group__is_active": True,
+    }
+    if query.course:
+        teaches["group__course"] = curates["group__course"] = query.course
+    if query.group:
+        teaches["group_id"] = curates["group_id"] = query.group
+    if isinstance(query.discipline, int):
+        teaches["discipline_id"] = query.discipline
+    condition = Q(Exists(Teaching.objects.filter(**teaches)))
+    if not isinstance(query.discipline, int):
         # A curator belongs to their group too, when no discipline narrows the choice.
-        curates = staff.model.curated_groups.through.objects.filter(staffmember=OuterRef("pk"))
-        if query.course:
-            curates = curates.filter(group__course=query.course)
-        if query.group:
-            curates = curates.filter(group_id=query.group)
-        condition = Q(Exists(teaches))
-        if not isinstance(query.discipline, int):
-            condition |= Q(Exists(curates.filter(group__is_active=True)))
-        staff = staff.filter(condition)
-    return staff
+        condition |= Q(Exists(StaffMember.curated_groups.through.objects.filter(**curates)))
+    return StaffMember.objects.filter(condition, **lookups)
 
 
-def _guardians(organization: Organization, query: PickerQuery) -> QuerySet[Guardian]:
-    guardians = Guardian.objects.filter(organization=organization, is_active=True)
+def _guardians(organization: Organization, query: PickerQuery, **link) -> QuerySet[Guardian]:
+    lookups = {"organization": organization, "is_active": True, **link}
     if query.course or query.group or isinstance(query.discipline, int):
-        children = _students(organization, query).filter(guardians=OuterRef("pk"))
-        guardians = guardians.filter(Exists(children))
-    return guardians
+        children = Exists(_students(organization, query, guardians=OuterRef("pk")))
+        return Guardian.objects.filter(children, **lookups)
+    return Guardian.objects.filter(**lookups)
+
+
+def _roles(organization: Organization, query: PickerQuery, **link) -> list[QuerySet]:
+    """The tab's roles in the college that make a person a candidate (not «Выбранные»)."""
+    parts = {
+        "students": (_students,),
+        "parents": (_guardians,),
+        "staff": (_staff,),
+        "all": (_students, _guardians, _staff),
+    }[query.tab]
+    return [part(organization, query, **link) for part in parts]
+
+
+def _role_people(organization: Organization, query: PickerQuery, *, duplicates: bool):
+    """The ids of the people with the tab's roles; with `duplicates`, once per role (cheaper,
+    for `IN`), otherwise once per person."""
+    first, *others = (roles.order_by().values("person_id") for roles in _roles(organization, query))
+    return first.union(*others, all=duplicates) if others else first
 
 
 def candidates(
     organization: Organization, query: PickerQuery, draft: ChatDraft | None = None
 ) -> QuerySet[Person]:
     """The people the tab offers, ordered by FIO; «Выбранные» lists the draft."""
-    people = Person.objects.all()
+    words = query.q.upper().split()
     if query.tab == "selected":
         if draft is None:
             return Person.objects.none()
-        people = people.filter(
-            Exists(ChatDraftMember.objects.filter(draft=draft, person=OuterRef("pk")))
-        )
+        condition = Q(Exists(ChatDraftMember.objects.filter(draft=draft, person=OuterRef("pk"))))
+    elif words and max(map(len, words)) < TRIGRAM:
+        # Too short for the trigram index, such a search matches most of the region: start from
+        # the college's roles rather than from everyone in the directory.
+        condition = Q(pk__in=_role_people(organization, query, duplicates=True))
     else:
-        parts = {
-            "students": (_students,),
-            "parents": (_guardians,),
-            "staff": (_staff,),
-            "all": (_students, _guardians, _staff),
-        }[query.tab]
         condition = Q()
-        for part in parts:
-            condition |= Q(Exists(part(organization, query).filter(person=OuterRef("pk"))))
-        people = people.filter(condition)
-    for word in query.q.upper().split():
-        people = people.filter(fio_search__contains=word)
-    return people.order_by("last_name", "first_name", "middle_name", "pk")
+        for roles in _roles(organization, query, person=OuterRef("pk")):
+            condition |= Q(Exists(roles))
+    found = [Q(fio_search__contains=word) for word in words]
+    return Person.objects.filter(condition, *found).order_by(*BY_FIO)
 
 
-def annotate_rows(people: QuerySet[Person], organization: Organization, draft: ChatDraft | None):
-    """What a row shows: the role in the college and whether the draft holds the person."""
-    active = {"organization": organization, "is_active": True}
-    people = people.annotate(
+def count_of(organization: Organization, query: PickerQuery, draft: ChatDraft | None) -> int:
+    """How many people the tab offers. Without a search, counted in the role tables: a person
+    has one role of a kind in a college, so the roles (their union on «Все») are the people,
+    and the count reads the college's rows only, not the region's directory."""
+    if query.q:
+        return candidates(organization, query, draft).count()
+    if query.tab == "selected":
+        return ChatDraftMember.objects.filter(draft=draft).count() if draft else 0
+    return _role_people(organization, query, duplicates=False).count()
+
+
+def annotate_rows(
+    people: QuerySet[Person], organization: Organization, draft: ChatDraft | None, **extra
+) -> QuerySet[Person]:
+    """What a row shows: the role in the college and whether the draft holds the person; with
+    `extra` annotations. One `annotate()`: each call clones the candidates' query."""
+    active = {"organization": organization, "is_active": True, "person": OuterRef("pk")}
+    if draft is None:
+        selected = selected_admin = Value(False, output_field=BooleanField())
+    else:
+        mine = {"draft": draft, "person": OuterRef("pk")}
+        selected = Exists(ChatDraftMember.objects.filter(**mine))
+        selected_admin = Exists(ChatDraftMember.objects.filter(**mine, is_admin=True))
+    # A person has at most one role of each kind in a college: no ordering (the roles' default
+    # one, by the person's name, would cost a join and a sort per row).
+    return people.annotate(
         student_group=Subquery(
-            Student.objects.filter(person=OuterRef("pk"), **active).values("group__name")[:1]
+            Student.objects.filter(**active).order_by().values("group__name")[:1]
         ),
         staff_position=Subquery(
-            StaffMember.objects.filter(person=OuterRef("pk"), **active).values("position")[:1]
+            StaffMember.objects.filter(**active).order_by().values("position")[:1]
         ),
-        is_parent=Exists(Guardian.objects.filter(person=OuterRef("pk"), **active)),
+        is_parent=Exists(Guardian.objects.filter(**active)),
+        selected=selected,
+        selected_admin=selected_admin,
+        **extra,
     )
-    if draft is None:
-        return people.annotate(
-            selected=Value(False, output_field=BooleanField()),
-            selected_admin=Value(False, output_field=BooleanField()),
-        )
-    mine = ChatDraftMember.objects.filter(draft=draft, person=OuterRef("pk"))
-    return people.annotate(selected=Exists(mine), selected_admin=Exists(mine.filter(is_admin=True)))
+
+
+def page_of(
+    organization: Organization, query: PickerQuery, draft: ChatDraft | None, number
+) -> Page:
+    """A page of the tab's candidates as the rows show them, with the exact count of all.
+
+    A search is one query: its count comes with the page, a window over the rows the search
+    reads anyway. Without one the count comes from `count_of`, and the page walks the FIO index
+    (directory/migrations/0006) until it has its rows, whose roles and ticks are then looked up
+    for those 15 people only.
+    """
+    try:
+        number = max(1, int(number))
+    except (TypeError, ValueError):
+        number = 1
+    people = candidates(organization, query, draft).only(*ROW_FIELDS)
+    rows = []
+    if query.q:
+        found = Window(Count("pk"))
+        rows = list(_cut(annotate_rows(people, organization, draft, found=found), number))
+    if rows:
+        count = rows[0].found
+    else:  # no search, nothing found, or a page past the end (then the last page is shown)
+        count = count_of(organization, query, draft) if not query.q or number > 1 else 0
+    # The count is known: a range stands in for the rows, so the paginator does not count.
+    page = Paginator(range(count), PAGE_SIZE).get_page(number)
+    if not rows and count:
+        # The page's people first, then their rows: PostgreSQL plans the roles and ticks for
+        # 15 people, not for the thousands the walk may pass.
+        ids = _cut(people, page.number).values("pk")
+        shown = Person.objects.filter(pk__in=ids).only(*ROW_FIELDS).order_by(*BY_FIO)
+        rows = list(annotate_rows(shown, organization, draft))
+    page.object_list = rows
+    return page
+
+
+def _cut(people: QuerySet[Person], number: int) -> QuerySet[Person]:
+    start = (number - 1) * PAGE_SIZE
+    return people[start : start + PAGE_SIZE]
+
+
+class Choice(NamedTuple):
+    """An option of a filter's select: a group (with its course) or a discipline."""
+
+    pk: int
+    name: str
+    course: int = 0
 
 
 @dataclass(frozen=True)
 class FilterOptions:
     courses: list[int]
-    groups: list[Group]
-    disciplines: list[Discipline]
+    groups: list[Choice]
+    disciplines: list[Choice]
 
-    def groups_of(self, course: int | None) -> list[Group]:
+    def groups_of(self, course: int | None) -> list[Choice]:
         """The group select offers the chosen course's groups only."""
         return [group for group in self.groups if not course or group.course == course]
 
 
 def filter_options(organization: Organization) -> FilterOptions:
-    """What the «Курс», «Группа» and «Дисциплина» selects offer: two queries."""
-    groups = list(
-        Group.objects.active()
+    """What the «Курс», «Группа» and «Дисциплина» selects offer: two queries of plain rows (a
+    college has hundreds of groups: model instances would cost more than the queries)."""
+    groups = [
+        Choice(*row)
+        for row in Group.objects.active()
         .filter(organization=organization)
-        .only("pk", "name", "course")
         .order_by("course", "name", "pk")
-    )
-    disciplines = list(
-        Discipline.objects.active()
+        .values_list("pk", "name", "course")
+    ]
+    disciplines = [
+        Choice(*row)
+        for row in Discipline.objects.active()
         .filter(organization=organization)
-        .only("pk", "name")
         .order_by("name", "pk")
-    )
+        .values_list("pk", "name")
+    ]
     return FilterOptions(sorted({g.course for g in groups}), groups, disciplines)
 
 
@@ -283,12 +385,24 @@ def draft_open(*, owner: Person, organization: Organization, chat: Chat | None =
 
 
 def draft_of(*, owner: Person, organization: Organization, draft_id) -> ChatDraft | None:
-    """The person's own draft in this college, or None (a crafted id finds nothing)."""
+    """The person's own draft in this college, or None (a crafted id finds nothing). It comes
+    with its counts as read (`selected_count`, `admin_count`) and with its college, so the page
+    that shows it asks for neither again."""
     try:
         draft_id = int(draft_id)
     except (TypeError, ValueError):
         return None
-    return ChatDraft.objects.filter(pk=draft_id, owner=owner, organization=organization).first()
+    draft = (
+        ChatDraft.objects.filter(pk=draft_id, owner=owner, organization=organization)
+        .annotate(
+            selected_count=Count("members"),
+            admin_count=Count("members", filter=Q(members__is_admin=True)),
+        )
+        .first()
+    )
+    if draft is not None:
+        draft.organization = organization
+    return draft
 
 
 def draft_select(draft: ChatDraft, person_id: int, *, selected: bool) -> bool:

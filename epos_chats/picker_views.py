@@ -7,13 +7,15 @@ URL, each tick is one small POST, and the list, tabs and filters only read it.
 
 from __future__ import annotations
 
+import html
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from epos_chats import picker
@@ -32,24 +34,38 @@ def page_url(draft: ChatDraft) -> str:
     return reverse("epos_chats:create_custom")
 
 
-def picker_context(params, draft: ChatDraft, *, notice: str = "") -> dict:
+def select_options(choices: list[picker.Choice], chosen) -> SafeString:
+    """The `<option>`s of the «Группа» or «Дисциплина» select. Joined here: a college has
+    hundreds of groups, and the template engine spends more on each option than all the
+    picker's queries together."""
+    return mark_safe(  # the names are escaped (quotes too), the values are integers
+        "".join(
+            f'<option value="{choice.pk}"{" selected" if choice.pk == chosen else ""}>'
+            f"{html.escape(choice.name)}</option>"
+            for choice in choices
+        )
+    )
+
+
+def picker_context(
+    params, draft: ChatDraft, *, notice: str = "", counts: tuple[int, int] | None = None
+) -> dict:
     """The picker's state from the query string (or the state fields of a POST): a fixed
-    number of queries — the filters' options, the page's count and rows, the draft's counts."""
+    number of queries — the filters' options, the page (with its count), and the draft's
+    counts unless they are known (`counts`: selected, admins)."""
     organization = draft.organization
     options = picker.filter_options(organization)
     query = picker.consistent(PickerQuery.from_params(params), options)
-    people = picker.annotate_rows(
-        picker.candidates(organization, query, draft), organization, draft
-    )
-    page = Paginator(people, PAGE_SIZE).get_page(params.get("page"))
-    selected, admins = picker.draft_counts(draft)
+    page = picker.page_of(organization, query, draft, params.get("page"))
+    selected, admins = counts or picker.draft_counts(draft)
     base = page_url(draft)
     return {
         "draft": draft,
         "query": query,
         "filters": picker.FILTERS[query.tab],
         "options": options,
-        "group_choices": options.groups_of(query.course),
+        "group_options": select_options(options.groups_of(query.course), query.group),
+        "discipline_options": select_options(options.disciplines, query.discipline),
         "no_discipline": picker.NO_DISCIPLINE,
         "page": page,
         "pager": pager_links(page, lambda number: query.url(base, draft, page=number)),
@@ -78,7 +94,9 @@ def render_picker_page(
 ) -> HttpResponse:
     """The whole page, or the part htmx asked for: the picker after a tab change, or its
     results (with the controls that follow them) after a search, a filter or paging."""
-    context = {**context, **picker_context(request.GET, draft)}
+    # The draft comes from `draft_of`, with its counts as read.
+    counts = (draft.selected_count, draft.admin_count)
+    context = {**context, **picker_context(request.GET, draft, counts=counts)}
     target = (
         request.htmx.target if request.htmx and not request.htmx.history_restore_request else ""
     )

@@ -124,6 +124,16 @@ def test_search_finds_any_part_of_the_fio_in_any_case():
     assert college.names(tab="all", q="нет-такого") == []
 
 
+def test_a_search_too_short_for_the_trigram_index_finds_any_part_too():
+    college = College()
+    factories.StudentFactory(person=named("Иванько"))  # another college
+    assert college.names(tab="all", q="ив") == ["Иванов", "Иванова"]
+    assert college.names(tab="students", q="в") == ["Иванов", "Кузнецов", "Смирнова"]
+    assert college.names(tab="parents", q="ва", course=2) == ["Иванова"]
+    assert college.names(tab="all", q="ан ки") == ["Иванов"]
+    assert college.names(tab="staff", q="ов") == ["Орлова", "Петрова", "Сидоров"]
+
+
 def test_malformed_params_are_ignored_not_fatal():
     query = PickerQuery.from_params({"tab": "evil", "course": "9", "group": "x", "q": "a" * 500})
     assert query == PickerQuery(tab="all", q="a" * 100)
@@ -187,21 +197,120 @@ def test_someone_elses_draft_is_not_found():
     )
 
 
-def test_a_page_of_candidates_is_a_bounded_number_of_queries(django_assert_max_num_queries):
-    from django.core.paginator import Paginator
+# Pages and counts
 
+
+def cases(college):
+    """Every tab with the filters it offers, alone and together."""
+    yield from ({"tab": tab} for tab in ("all", "students", "parents", "staff"))
+    for tab in ("all", "students", "parents", "staff"):
+        yield {"tab": tab, "course": 2}
+        yield {"tab": tab, "group": college.is21.pk}
+        yield {"tab": tab, "course": 1, "group": college.tm11.pk}
+    for tab in ("all", "students", "staff"):
+        yield {"tab": tab, "discipline": college.english.pk}
+    yield {"tab": "staff", "discipline": NO_DISCIPLINE}
+
+
+def test_the_count_without_a_search_is_the_number_of_people_the_tab_offers():
+    college = College()
+    # One person, two roles: the curator is also Kuznetsov's parent; «Все» counts them once.
+    factories.GuardianFactory(
+        organization=college.org, person=college.curator.person, children=[college.kuznetsov]
+    )
+    factories.StudentFactory(organization=college.org, group=college.tm11, is_active=False)
+    factories.StudentFactory(group=factories.GroupFactory(course=2))  # another college
+    for params in cases(college):
+        query = PickerQuery.from_params(params)
+        expected = len(set(picker.candidates(college.org, query)))
+        assert picker.count_of(college.org, query, None) == expected, params
+    assert picker.count_of(college.org, PickerQuery(tab="all"), None) == 8
+
+
+def test_the_selected_tab_counts_the_drafts_people():
     college = College()
     draft = picker.draft_open(owner=college.curator.person, organization=college.org)
-    for _ in range(60):
-        factories.StudentFactory(organization=college.org, group=college.is21)
-    query = PickerQuery(tab="all", q="", group=college.is21.pk)
-    with django_assert_max_num_queries(2):
-        people = picker.annotate_rows(
-            picker.candidates(college.org, query, draft), college.org, draft
+    assert picker.count_of(college.org, PickerQuery(tab="selected"), draft) == 0
+    picker.draft_select_all(draft, PickerQuery(tab="students"))
+    assert picker.count_of(college.org, PickerQuery(tab="selected"), draft) == 3
+    assert picker.count_of(college.org, PickerQuery(tab="selected", q="смир"), draft) == 1
+
+
+def test_a_search_page_carries_the_exact_count_of_everything_found():
+    college = College()
+    for i in range(20):
+        factories.StudentFactory(
+            organization=college.org, group=college.tm11, person=named(f"Тестов{i:02d}")
         )
-        page = Paginator(people, picker.PAGE_SIZE).page(2)
+    first = picker.page_of(college.org, PickerQuery(q="тест"), None, 1)
+    assert first.paginator.count == 20 and first.paginator.num_pages == 2
+    assert [p.last_name for p in first.object_list] == [f"Тестов{i:02d}" for i in range(15)]
+    second = picker.page_of(college.org, PickerQuery(q="тест"), None, "2")
+    assert [p.last_name for p in second.object_list] == [f"Тестов{i:02d}" for i in range(15, 20)]
+    nothing = picker.page_of(college.org, PickerQuery(q="нет-такого"), None, 1)
+    assert nothing.paginator.count == 0 and list(nothing.object_list) == []
+
+
+def test_a_page_past_the_end_or_malformed_is_the_nearest_real_page():
+    college = College()
+    for i in range(20):
+        factories.StudentFactory(
+            organization=college.org, group=college.tm11, person=named(f"Тестов{i:02d}")
+        )
+    # 20 found by the search; 21 in course 1 (with Kuznetsov): the last page has 5 or 6 rows.
+    for query, last_rows in (
+        (PickerQuery(q="тест"), 5),
+        (PickerQuery(tab="students", course=1), 6),
+    ):
+        last = picker.page_of(college.org, query, None, 99)
+        assert (last.number, len(last.object_list)) == (2, last_rows)
+        assert picker.page_of(college.org, query, None, "x").number == 1
+        assert picker.page_of(college.org, query, None, -3).number == 1
+
+
+def test_a_rows_role_and_ticks_come_with_the_page():
+    college = College()
+    draft = picker.draft_open(owner=college.curator.person, organization=college.org)
+    picker.draft_set_admin(draft, college.ivanov.person_id, is_admin=True)
+    picker.draft_select(draft, college.ivanova.person_id, selected=True)
+    rows = {p.last_name: p for p in picker.page_of(college.org, PickerQuery(q="иван"), draft, 1)}
+    assert (rows["Иванов"].student_group, rows["Иванов"].is_parent) == (college.is21.name, False)
+    assert (rows["Иванов"].selected, rows["Иванов"].selected_admin) == (True, True)
+    assert (rows["Иванова"].is_parent, rows["Иванова"].student_group) == (True, None)
+    assert (rows["Иванова"].selected, rows["Иванова"].selected_admin) == (True, False)
+    staff = picker.page_of(college.org, PickerQuery(tab="staff", q="орлов"), draft, 1)
+    assert staff.object_list[0].staff_position == college.librarian.position
+    assert not staff.object_list[0].selected
+
+
+@pytest.mark.parametrize("extra", [10, 60])
+@pytest.mark.parametrize("q", ["", "ов"])
+def test_a_page_of_candidates_is_a_bounded_number_of_queries(extra, q, django_assert_num_queries):
+    college = College()
+    draft = picker.draft_open(owner=college.curator.person, organization=college.org)
+    for i in range(extra):
+        factories.StudentFactory(
+            organization=college.org, group=college.is21, person=named(f"Тестов{i:02d}")
+        )
+    picker.draft_select_all(draft, PickerQuery(tab="students"))
+    query = PickerQuery(tab="students", q=q, group=college.is21.pk)
+    # With a search the page brings its count along; without one the count comes first.
+    with django_assert_num_queries(1 if q else 2):
+        page = picker.page_of(college.org, query, draft, 1)
         rows = list(page.object_list)
-    assert len(rows) == 15 and all(hasattr(r, "selected") for r in rows)
+    assert page.paginator.count == extra + 2
+    assert len(rows) == min(15, extra + 2) and all(r.selected for r in rows)
+
+
+def test_filter_options_are_the_colleges_active_groups_by_course_and_its_disciplines():
+    college = College()
+    factories.GroupFactory(organization=college.org, course=3, is_active=False)
+    factories.GroupFactory(course=4)  # another college
+    options = picker.filter_options(college.org)
+    assert options.courses == [1, 2]
+    assert [g.pk for g in options.groups] == [college.tm11.pk, college.is21.pk]
+    assert [g.name for g in options.groups_of(2)] == [college.is21.name]
+    assert [d.name for d in options.disciplines] == ["Английский язык", "Математика"]
 
 
 @pytest.mark.postgres
@@ -215,3 +324,17 @@ def test_fio_search_uses_the_trigram_index_on_postgresql():
         )
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "directory_person_fio_search_trgm" in plan
+
+
+@pytest.mark.postgres
+def test_the_list_without_a_search_can_walk_the_fio_index_on_postgresql():
+    from django.db import connection
+
+    college = College()
+    people = picker.candidates(college.org, PickerQuery(tab="all"))[:15]
+    sql, params = people.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "directory_person_fio_order" in plan

@@ -148,6 +148,24 @@ def test_a_group_of_another_course_is_dropped_not_fatal(client, college, draft):
     assert names(response) == ["Кузнецов"]
 
 
+def test_the_chosen_group_and_discipline_stay_chosen_in_their_selects(client, college, draft):
+    html = show(
+        client, draft, tab="students", group=college.is21.pk, discipline=college.math.pk
+    ).content.decode()
+    assert f'<option value="{college.is21.pk}" selected>ИС-21</option>' in html
+    assert f'<option value="{college.tm11.pk}">ТМ-11</option>' in html
+    assert f'<option value="{college.math.pk}" selected>Математика</option>' in html
+
+
+def test_group_and_discipline_names_are_escaped_in_the_filters(client, college, draft):
+    factories.GroupFactory(organization=college.org, name='<b>"ИС"</b>', course=3)
+    factories.DisciplineFactory(organization=college.org, name="<script>alert(1)</script>")
+    html = show(client, draft).content.decode()
+    assert "&lt;b&gt;&quot;ИС&quot;&lt;/b&gt;</option>" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;</option>" in html
+    assert "<script>alert(1)" not in html and '<b>"ИС"' not in html
+
+
 def test_search_finds_any_part_of_the_fio_in_any_case(client, college, draft):
     assert names(show(client, draft, q="иван")) == ["Иванов", "Иванова"]
     assert names(show(client, draft, q="КИРИЛЛ андр")) == ["Иванов"]
@@ -201,6 +219,28 @@ def test_fifteen_rows_a_page_and_the_pager_keeps_tab_search_and_filters(client, 
     )
     second = client.get(next_url)
     assert names(second) == [f"Тестов{i:02d}" for i in range(15, 20)]
+
+
+def test_a_page_past_the_end_shows_the_last_page_with_its_count(client, college, draft):
+    for i in range(20):
+        factories.StudentFactory(
+            organization=college.org, group=college.tm11, person=named(f"Тестов{i:02d}")
+        )
+    for params in ({"q": "тест"}, {"tab": "students", "course": 1}):
+        response = show(client, draft, page=99, **params)
+        assert response.context["page"].number == 2
+        assert "страница 2 из 2" in visible(response)
+    assert "Найдено: 20 по запросу «тест»" in visible(show(client, draft, q="тест"))
+    assert "Найдено: 21" in visible(show(client, draft, tab="students", course=1))
+
+
+def test_the_selected_tab_counts_the_draft_as_the_page_opens(client, college, draft):
+    picker.draft_set_admin(draft, college.ivanov.person_id, is_admin=True)
+    picker.draft_select(draft, college.ivanova.person_id, selected=True)
+    response = show(client, draft)
+    assert "Выбранные (2)" in visible(response)
+    assert "Выбрано участников: 2 , из них администраторов чата: 1" in visible(response)
+    assert "Выбрано: 2" in visible(show(client, draft, tab="selected"))
 
 
 def test_tabs_keep_the_search_and_the_filters_they_offer(client, college, draft):
@@ -358,12 +398,15 @@ def test_the_picker_page_costs_the_same_queries_however_many_candidates(
     for person in people[:40]:
         picker.draft_select(draft, person.pk, selected=True)
     show(client, draft)
-    # Session, person, organization, roles (3), the right, the VK ID link, the draft,
-    # the filters (2), the count, the page, the draft's counts.
-    with django_assert_max_num_queries(16):  # +1: the unread ЭПОС total (F30)
-        response = show(client, draft, tab="students", q="а", page=2)
+    # Session, person, organization, roles (3), the VK ID link, the draft with its counts,
+    # the filters (2), the page with its count (a search) or the count and the page, the
+    # calls mark and the unread ЭПОС total (F30).
+    with django_assert_max_num_queries(13):
+        response = show(client, draft, tab="students", q="а")
     assert response.status_code == 200
-    with django_assert_max_num_queries(16):  # +1: the unread ЭПОС total (F30)
+    with django_assert_max_num_queries(14):
+        show(client, draft, tab="students", course=1, page=2)
+    with django_assert_max_num_queries(14):
         show(client, draft, tab="selected")
 
 
