@@ -164,7 +164,9 @@ def env_database(name: str, default: str, *, base_dir: Path, environ=None) -> di
             "PORT": str(port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": dict(parse_qsl(parts.query)),
+            # JIT off unless the URL says otherwise: it compiles for a planner's row estimate,
+            # and on the picker's short queries that cost 100+ ms for nothing (bench/README.md).
+            "OPTIONS": {"options": "-c jit=off", **dict(parse_qsl(parts.query))},
         }
     raise _bad(name, shown, "адрес базы sqlite:///… или postgres://…")
 

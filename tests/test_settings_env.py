@@ -224,7 +224,7 @@ def test_a_postgres_url_gives_user_password_host_port_name_and_options():
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["USER"], config["PASSWORD"]) == ("epos", "p@ss/word")
     assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.example", "6432", "epos_prod")
-    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
     assert config["CONN_HEALTH_CHECKS"] is True
 
 
@@ -345,3 +345,8 @@ def test_the_readme_documents_every_environment_variable_of_settings():
     documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)`", readme, flags=re.MULTILINE))
     assert variables, "no env_*() call found in config/settings.py"
     assert variables - documented == set(), "add them to the README's configuration table"
+
+
+def test_the_server_database_runs_without_jit_unless_the_url_asks_for_it():
+    assert database("postgres://h/db")["OPTIONS"]["options"] == "-c jit=off"
+    assert database("postgres://h/db?options=-c%20jit%3Don")["OPTIONS"]["options"] == "-c jit=on"
