@@ -8,6 +8,7 @@ three. The audit log itself lists the call's history.
 from django.contrib import admin
 
 from calls.models import OnlineCall
+from config.admin import ReadOnlyAdmin
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -26,7 +27,7 @@ class DeletedFilter(admin.SimpleListFilter):
 
 
 @admin.register(OnlineCall)
-class OnlineCallAdmin(admin.ModelAdmin):
+class OnlineCallAdmin(ReadOnlyAdmin):
     list_display = ("title", "chat", "organization", "status", "starts_at", "last_actor", "deleted")
     list_filter = ("status", DeletedFilter, "chat__organization")
     search_fields = ("title", "chat__title")
@@ -64,12 +65,3 @@ class OnlineCallAdmin(admin.ModelAdmin):
     @admin.display(description="удалён", boolean=True, ordering="deleted_at")
     def deleted(self, obj: OnlineCall) -> bool:
         return obj.is_deleted
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

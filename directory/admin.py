@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 
+from config.admin import ReadOnlyAdmin
 from directory.models import (
     Discipline,
     Group,
@@ -308,22 +309,13 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(RosterChange)
-class RosterChangeAdmin(admin.ModelAdmin):
+class RosterChangeAdmin(ReadOnlyAdmin):
     """What tonight's rebuild will compare: read-only, the database writes it (revision.py)."""
 
     list_display = ("organization", "person_id")
     list_filter = ("organization",)
     list_select_related = ("organization",)
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # What str() of a choice reads, so a form's selected choices are rendered in one query.

@@ -18,6 +18,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from config.admin import ReadOnlyAdmin
 from directory.admin import person_search
 from directory.models import Teaching
 from epos_chats.models import AuditEvent, Chat, ChatMember, RebuildRun
@@ -292,7 +293,7 @@ class ChatAdmin(admin.ModelAdmin):
 
 
 @admin.register(RebuildRun)
-class RebuildRunAdmin(admin.ModelAdmin):
+class RebuildRunAdmin(ReadOnlyAdmin):
     """What each night's rebuild changed, or why it stopped (B2): read-only."""
 
     list_display = ("started_at", "organization", "status", "chats", "members", "short_message")
@@ -301,15 +302,6 @@ class RebuildRunAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     list_per_page = 50
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="чаты")
     def chats(self, obj: RebuildRun) -> str:
@@ -338,7 +330,7 @@ def _counts(*pairs: tuple[str, int]) -> str:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """B4: the journal of actions, read-only: a record that could be edited proves nothing."""
 
     list_display = ("at", "organization", "actor_display", "action", "object_type", "object_repr")
@@ -351,12 +343,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description="кто", ordering="actor__last_name")
     def actor_display(self, event):
         return event.actor.short_name if event.actor_id else "система"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,6 +6,7 @@ here reaches the messenger the same way as one made by the person.
 
 from django.contrib import admin, messages
 
+from config.admin import ReadOnlyAdmin
 from directory.admin import person_search
 from vk_sync.models import RemoteCall, RemoteChat, SyncRun, VkLink
 from vk_sync.services import link_vk_profile, unlink_vk_profile
@@ -42,17 +43,8 @@ class VkLinkAdmin(admin.ModelAdmin):
             unlink_vk_profile(link.person, actor=request.user)
 
 
-class ReadOnly(admin.ModelAdmin):
+class ReadOnly(ReadOnlyAdmin):
     """What the messenger holds and what the pushes did: written by the push alone."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SyncRun)
