@@ -4,6 +4,7 @@ and the guard that keeps mandatory chats out of people's hands (F12)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -74,7 +75,10 @@ class _Plan:
     make_member: list[int] = field(default_factory=list)
     removed_with_deleted_chats: int = 0
     removed_from_live_chats: int = 0
-    live_members: int = 0
+    live_members: int = 0  # counted for B2 only when something leaves, see _weigh
+    # The chats whose members B2 weighs removals against: live and doomed ones (None: every
+    # live mandatory chat of the college).
+    weighed: set[int] | None = None
     touched: set[int] = field(default_factory=set)  # chat pks whose messenger state changes
 
     @property
@@ -191,15 +195,14 @@ def _in(column: str, ids) -> tuple[str, list]:
 
 def _membership_difference(
     organization: Organization, chat_ids: set[int] | None, *, scoped: bool
-) -> tuple[list[tuple[int | None, int, int, bool | None]], int | None]:
+) -> list[tuple[int | None, int, int, bool | None]]:
     """How the members of these mandatory chats (None: every live one of the college) differ
     from the directory — all of them, or (`scoped`) only the people in the college's change
     log.
 
     Rows (member pk or None, chat, person, wanted admin or None): a missing member has no pk,
     a member who should go has no wanted admin, and a member whose admin right is wrong has
-    both. Compared in SQL, so only the differences reach Python; with them comes the number
-    of members of those chats that are not deleted, for B2 (None when nothing differs).
+    both. Compared in SQL, so only the differences reach Python.
     """
     chat, member = Chat._meta.db_table, ChatMember._meta.db_table
     if chat_ids is None:
@@ -207,7 +210,7 @@ def _membership_difference(
         chosen = f"organization_id = %s AND kind IN ({kinds}) AND deleted_at IS NULL"
         chosen_params = [organization.pk]
     elif not chat_ids:
-        return [], None
+        return []
     else:
         chosen, chosen_params = _in("id", chat_ids)
     wanted, params = wanted_membership_sql("= %s", [organization.pk], scoped=scoped)
@@ -218,25 +221,22 @@ def _membership_difference(
             "WHERE rc.organization_id = %s)"
         )
         people_params = [organization.pk]
-    live = (
-        f"(SELECT COUNT(*) FROM {member} m JOIN c ON c.id = m.chat_id WHERE c.deleted_at IS NULL)"
-    )
     if connection.vendor == "postgresql":
-        compare = f"""
+        compare = """
             SELECT cur.id, COALESCE(want.chat_id, cur.chat_id),
-                   COALESCE(want.person_id, cur.person_id), want.is_admin, {live}
+                   COALESCE(want.person_id, cur.person_id), want.is_admin
             FROM want FULL JOIN cur
                 ON cur.chat_id = want.chat_id AND cur.person_id = want.person_id
             WHERE cur.id IS NULL OR want.chat_id IS NULL OR cur.is_admin <> want.is_admin
         """
     else:  # SQLite before 3.39 has no FULL JOIN
-        compare = f"""
-            SELECT cur.id, want.chat_id, want.person_id, want.is_admin, {live}
+        compare = """
+            SELECT cur.id, want.chat_id, want.person_id, want.is_admin
             FROM want LEFT JOIN cur
                 ON cur.chat_id = want.chat_id AND cur.person_id = want.person_id
             WHERE cur.id IS NULL OR cur.is_admin <> want.is_admin
             UNION ALL
-            SELECT cur.id, cur.chat_id, cur.person_id, NULL, {live}
+            SELECT cur.id, cur.chat_id, cur.person_id, NULL
             FROM cur
             WHERE NOT EXISTS (
                 SELECT 1 FROM want
@@ -246,25 +246,23 @@ def _membership_difference(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH c AS (
-                SELECT id, kind, group_id, deleted_at FROM {chat} WHERE {chosen}
-            ), want AS (
-                SELECT c.id AS chat_id, w.person_id, w.is_admin
-                FROM ({wanted}) w JOIN c ON {_SAME_KEY}
-            ), cur AS (
-                SELECT m.id, m.chat_id, m.person_id, m.is_admin
-                FROM {member} m JOIN c ON c.id = m.chat_id {people}
-            )
-            {compare}
-            """,
+        WITH c AS (
+            SELECT id, kind, group_id, deleted_at FROM {chat} WHERE {chosen}
+        ), want AS (
+            SELECT c.id AS chat_id, w.person_id, w.is_admin
+            FROM ({wanted}) w JOIN c ON {_SAME_KEY}
+        ), cur AS (
+            SELECT m.id, m.chat_id, m.person_id, m.is_admin
+            FROM {member} m JOIN c ON c.id = m.chat_id {people}
+        )
+        {compare}
+        """,
             [*chosen_params, *params, *people_params],
         )
-        rows = cursor.fetchall()
-    differences = [
-        (pk, chat_id, person_id, None if want is None else bool(want))
-        for pk, chat_id, person_id, want, _ in rows
-    ]
-    return differences, rows[0][4] if rows else None
+        return [
+            (pk, chat_id, person_id, None if want is None else bool(want))
+            for pk, chat_id, person_id, want in cursor
+        ]
 
 
 def _count_members(chat_ids) -> int:
@@ -273,6 +271,33 @@ def _count_members(chat_ids) -> int:
     where, params = _in("chat_id", chat_ids)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {ChatMember._meta.db_table} WHERE {where}", params)
+        return cursor.fetchone()[0]
+
+
+def _weigh(organization: Organization, plan: _Plan, threshold: float) -> int:
+    """B2's whole: the members of the chats the plan takes people from (live and doomed).
+
+    Counted exactly when the removals could pass the threshold; otherwise only as far as it
+    takes to show they do not — a night that moves a few dozen people of a college reads a
+    few hundred rows, not every membership.
+    """
+    enough = math.floor(plan.removals / threshold) + 1 if threshold > 0 else None
+    chat, member = Chat._meta.db_table, ChatMember._meta.db_table
+    if plan.weighed is None:
+        kinds = ", ".join(f"'{kind.value}'" for kind in Chat.MANDATORY_KINDS)
+        where = f"c.organization_id = %s AND c.kind IN ({kinds}) AND c.deleted_at IS NULL"
+        params = [organization.pk]
+    elif not plan.weighed:
+        return 0
+    else:
+        where, params = _in("c.id", plan.weighed)
+    limit = "" if enough is None else f"LIMIT {int(enough)}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {member} m JOIN {chat} c ON c.id = m.chat_id "
+            f"WHERE {where} {limit}) x",
+            params,
+        )
         return cursor.fetchone()[0]
 
 
@@ -341,6 +366,7 @@ def _plan(
     # A chat back from the dead is compared whole: the log holds only tonight's people.
     scoped = scoped and not plan.restore
     plan.removed_with_deleted_chats = _count_members(sorted(doomed))
+    plan.weighed = alive | doomed
     _take_differences(plan, organization, set(kept), alive, scoped=scoped)
     return plan
 
@@ -354,8 +380,8 @@ def _take_differences(
     scoped: bool,
 ) -> None:
     """Put the membership differences of these chats (None: every live one; `alive` of them
-    not deleted, None: all) into the plan, and what B2 needs to judge them."""
-    differences, live = _membership_difference(organization, chat_ids, scoped=scoped)
+    not deleted, None: all) into the plan."""
+    differences = _membership_difference(organization, chat_ids, scoped=scoped)
     for pk, chat_id, person_id, wanted_admin in differences:
         plan.touched.add(chat_id)
         if pk is None:
@@ -365,10 +391,6 @@ def _take_differences(
             plan.removed_from_live_chats += alive is None or chat_id in alive
         else:
             (plan.make_admin if wanted_admin else plan.make_member).append(pk)
-    if plan.removals:  # B2 needs the whole only when something leaves
-        if live is None:  # nothing differs, but doomed chats take their members along
-            live = _count_members(sorted(alive or ()))
-        plan.live_members = live + plan.removed_with_deleted_chats
 
 
 def _lock(organization: Organization) -> int:
@@ -462,6 +484,8 @@ def rebuild_mandatory_chats(
         # run emptied it); without such a run, or with a change to a whole group, all count.
         scoped = not full and since.revision is not None and since.logged and not since.whole
         plan = _plan(organization, now, scoped=bool(scoped), chats_may_change=since.chats)
+        if plan.removals:
+            plan.live_members = _weigh(organization, plan, threshold)
         if plan.live_members and plan.removals / plan.live_members > threshold:
             run.status = RebuildRun.Status.STOPPED
             run.revision = None
@@ -529,8 +553,60 @@ def _apply(organization: Organization, plan: _Plan, now: dt.datetime, run: Rebui
     for chunk in _chunks(plan.delete):
         Chat.objects.filter(pk__in=chunk).update(deleted_at=now)
 
-    # The members' rows in plain SQL: a night of a hundred colleges is a few thousand of
-    # these statements, and the ORM's per-statement work was a third of a changed college's.
+    filled = _fill_new_chats(organization, plan.create, now)
+    if plan.touched:  # every member change touches its chat: nothing touched, nothing to write
+        postgresql = connection.vendor == "postgresql"
+        (_write_members_postgresql if postgresql else _write_members)(plan, now)
+
+    run.chats_created = len(plan.create)
+    run.chats_restored = len(plan.restore)
+    run.chats_renamed = len(plan.rename)
+    run.chats_deleted = len(plan.delete)
+    run.members_added = len(plan.add) + filled
+    run.members_removed = len(plan.remove)
+    run.admins_changed = len(plan.make_admin) + len(plan.make_member)
+
+
+def _write_members_postgresql(plan: _Plan, now: dt.datetime) -> None:
+    """The plan's member rows and the chats' change stamps in one statement: a night of a
+    hundred colleges is a few hundred of these, and each statement cost more to send and
+    plan than to run. Its parts touch different rows (a pair is either missing or extra),
+    so one snapshot serves them all."""
+    chats, people, admins = zip(*plan.add, strict=True) if plan.add else ((), (), ())
+    member, chat = ChatMember._meta.db_table, Chat._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH added AS (
+                INSERT INTO {member} (chat_id, person_id, is_admin, added_at)
+                SELECT c, p, a, %(now)s
+                FROM unnest(%(chats)s::bigint[], %(people)s::bigint[], %(admins)s::boolean[])
+                    AS t(c, p, a)
+                RETURNING 1
+            ), removed AS (
+                DELETE FROM {member} WHERE id = ANY(%(remove)s) RETURNING 1
+            ), promoted AS (
+                UPDATE {member} SET is_admin = true WHERE id = ANY(%(admin)s) RETURNING 1
+            ), demoted AS (
+                UPDATE {member} SET is_admin = false WHERE id = ANY(%(member)s) RETURNING 1
+            )
+            UPDATE {chat} SET changed_at = %(now)s WHERE id = ANY(%(touched)s)
+            """,
+            {
+                "now": now,
+                "chats": list(chats),
+                "people": list(people),
+                "admins": list(admins),
+                "remove": plan.remove,
+                "admin": plan.make_admin,
+                "member": plan.make_member,
+                "touched": sorted(plan.touched),
+            },
+        )
+
+
+def _write_members(plan: _Plan, now: dt.datetime) -> None:
+    """The same for SQLite, in batches under its limit of parameters a statement."""
     member, chat = ChatMember._meta.db_table, Chat._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
@@ -540,7 +616,6 @@ def _apply(organization: Organization, plan: _Plan, now: dt.datetime, run: Rebui
                 + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
                 [value for row in chunk for value in (*row, stamp)],
             )
-        filled = _fill_new_chats(organization, plan.create, now)
         for chunk in _chunks(plan.remove):
             where, params = _in("id", chunk)
             cursor.execute(f"DELETE FROM {member} WHERE {where}", params)
@@ -551,14 +626,6 @@ def _apply(organization: Organization, plan: _Plan, now: dt.datetime, run: Rebui
         for chunk in _chunks(sorted(plan.touched)):
             where, params = _in("id", chunk)
             cursor.execute(f"UPDATE {chat} SET changed_at = %s WHERE {where}", [stamp, *params])
-
-    run.chats_created = len(plan.create)
-    run.chats_restored = len(plan.restore)
-    run.chats_renamed = len(plan.rename)
-    run.chats_deleted = len(plan.delete)
-    run.members_added = len(plan.add) + filled
-    run.members_removed = len(plan.remove)
-    run.admins_changed = len(plan.make_admin) + len(plan.make_member)
 
 
 # --- chats created by people (F14–F18) -----------------------------------------------------

@@ -534,10 +534,26 @@ def test_when_only_students_and_parents_moved_the_set_of_chats_is_not_read(
     college.students[0].save()
     college.parents[1].children.add(college.students[2])  # already a child of the group
     college.parents[1].children.remove(college.students[1])
-    # Lock, what changed, the comparison, its writes (add, remove, touch), the log, the run.
-    with django_assert_max_num_queries(10):
+    # Lock, what changed, the comparison, B2's weighing, its writes (add, remove, touch), the
+    # log, the run.
+    with django_assert_max_num_queries(11):
         run = college.rebuild(now=LATER)
     assert run.status == RebuildRun.Status.APPLIED
     assert college.students[0].person_id in members(college.chat("group", other))
     assert college.parents[1].person_id in members(college.chat("parents", college.group))
     assert college.rebuild(now=LATER, full=True).status == RebuildRun.Status.UNCHANGED
+
+
+def test_b2_weighs_removals_against_a_count_that_stops_once_it_has_shown_enough(settings):
+    settings.MASS_REMOVAL_THRESHOLD = 0.2
+    college = College()
+    college.rebuild()
+    college.students[0].is_active = False
+    college.students[0].save()
+    run = college.rebuild(now=LATER)  # 2 leave: 11 members show it is under 20 % of 14
+    assert run.status == RebuildRun.Status.APPLIED and run.members_removed == 2
+    for student in college.students[1:]:
+        student.is_active = False
+        student.save()
+    stopped = college.rebuild(now=LATER)  # 6 more of the 12 left: the whole is counted
+    assert stopped.status == RebuildRun.Status.STOPPED and "6 из 12" in stopped.message
