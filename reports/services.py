@@ -70,7 +70,7 @@ def summarize_colleges(organizations: QuerySet | None = None) -> int:
         _db_value("weeks_from", selectors.summary_weeks_from(now)),
         *select_params,
     ]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Figures counted from other tables: a commit lost in a server crash is recounted
             # by the next refresh, so it need not wait for the WAL flush — which, once per

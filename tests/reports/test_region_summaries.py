@@ -333,8 +333,9 @@ def _add_colleges(count):
         factories.CallFactory(chat=chat, status="published", published_at=NOW.astimezone(MSK))
 
 
-# The lock (PostgreSQL), the freshness check, the zones and the INSERT … SELECT, in savepoints.
-REFRESH_QUERIES = 8
+# The lock (PostgreSQL), the freshness check, the zones and the INSERT … SELECT (after its
+# SET LOCAL on PostgreSQL), in savepoints.
+REFRESH_QUERIES = 9
 # Sign-in, session and organizations (the middleware), then the page's own: the region
 # administrator's row and the summaries' version.
 REGION_QUERIES = 5
