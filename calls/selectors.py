@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from calls.models import CallsSeen, OnlineCall
 from calls.services import schedulable_lessons
 from directory.models import Lesson, Organization, Person
+from directory.selectors import fetch
 from epos_chats.models import Chat, ChatMember
 from vk_sync.models import RemoteCall, VkLink
 
@@ -56,23 +57,41 @@ def has_vk_link(person: Person) -> bool:
     return VkLink.objects.filter(person=person).exists()
 
 
+# Plain joins rather than nested subqueries: the ORM spent more building the query than the
+# database running it, and it is asked on every page with the menu. A call's chat, the
+# person's membership and their one CallsSeen row of the college (unique) are one row each;
+# `published_at` is set on every published call (a constraint).
+_UNSEEN_CALL_SQL = f"""
+    SELECT 1
+    FROM {OnlineCall._meta.db_table} oc
+    INNER JOIN {Chat._meta.db_table} c ON c.id = oc.chat_id
+    INNER JOIN {ChatMember._meta.db_table} m ON m.chat_id = c.id AND m.person_id = %s
+    LEFT JOIN {CallsSeen._meta.db_table} s ON s.person_id = %s AND s.organization_id = %s
+    WHERE oc.status = %s AND oc.deleted_at IS NULL
+        AND c.organization_id = %s AND c.platform = %s AND c.deleted_at IS NULL
+        AND oc.last_actor_id <> %s
+        AND (s.id IS NULL OR oc.published_at > s.seen_at)
+    LIMIT 1
+"""
+
+
 def has_unseen_call(person: Person, organization: Organization) -> bool:
     """F27: whether a live call was published in one of the person's messenger chats of the
     college after they last opened the VK block (ever, when they never did), by someone else:
     a published call's last actor is its publisher, who needs no news of it. One query."""
-    seen = CallsSeen.objects.filter(
-        person=person, organization=organization, seen_at__gte=OuterRef("published_at")
-    )
-    return (
-        OnlineCall.objects.published()
-        .filter(
-            chat__in=Chat.objects.alive()
-            .filter(organization=organization, platform=Chat.Platform.VK)
-            .filter(pk__in=ChatMember.objects.filter(person=person).values("chat_id"))
+    return bool(
+        fetch(
+            _UNSEEN_CALL_SQL,
+            [
+                person.pk,
+                person.pk,
+                organization.pk,
+                OnlineCall.Status.PUBLISHED.value,
+                organization.pk,
+                Chat.Platform.VK.value,
+                person.pk,
+            ],
         )
-        .exclude(last_actor=person)
-        .filter(~Exists(seen))
-        .exists()
     )
 
 

@@ -7,17 +7,16 @@ counts come as correlated subqueries, computed for the page's rows only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import (
     Case,
-    CharField,
     Count,
     Exists,
     F,
-    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -25,11 +24,13 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Coalesce, RowNumber
 
 from calls.models import OnlineCall
 from directory.models import (
+    Discipline,
     Group,
     Guardian,
     Organization,
@@ -38,10 +39,10 @@ from directory.models import (
     Student,
     Teaching,
 )
-from directory.selectors import Roles
+from directory.selectors import Columns, Roles, converted, fetch
 from epos_chats.access import membership_of, visible_chats
 from epos_chats.models import Chat, ChatMember
-from vk_sync.models import VkLink
+from vk_sync.models import RemoteChat, VkLink
 
 CHATS_PER_PAGE = 15
 MEMBERS_PER_PAGE = 50
@@ -54,6 +55,7 @@ SORTS = {
     SORT_KIND: "по типу",
     SORT_CHANGED: "по дате изменения",
 }
+KIND_LABELS = dict(Chat.Kind.choices)
 # «По типу» follows the order the seed introduces the kinds in, not the alphabet of their codes.
 KIND_ORDER = (
     Chat.Kind.TEACHERS,
@@ -116,18 +118,6 @@ def _published_call_exists() -> Exists:
     return Exists(_published_call())
 
 
-def with_published_call(chats: QuerySet[Chat]) -> QuerySet[Chat]:
-    """F26: `call_id`, `call_title`, `call_starts_at` of the chat's live published call (None
-    without one), in the chats' own query: a LEFT JOIN that matches at most one row, as the
-    partial unique index of F23 keeps one published call per chat."""
-    published = Q(calls__status=OnlineCall.Status.PUBLISHED, calls__deleted_at__isnull=True)
-    return chats.annotate(published_call=FilteredRelation("calls", condition=published)).annotate(
-        call_id=F("published_call__pk"),
-        call_title=F("published_call__title"),
-        call_starts_at=F("published_call__starts_at"),
-    )
-
-
 def filter_chats(chats: QuerySet[Chat], query: ChatQuery) -> QuerySet[Chat]:
     """Search by name, the filters of F6 and the sort. Group and course reach group chats
     through their group and «Дисциплина» chats through their group-by-discipline."""
@@ -154,14 +144,85 @@ def filter_chats(chats: QuerySet[Chat], query: ChatQuery) -> QuerySet[Chat]:
     return chats.order_by("title", "pk")
 
 
-def _teaching_label() -> Subquery:
-    """«ИС-21 · Математика»: the group and discipline of the outer chat's group-by-discipline.
+_CHAT = Columns(Chat, "c")
+_REMOTE = Columns(RemoteChat, "r")
+_CALL_STARTS_AT = OnlineCall._meta.get_field("starts_at")
+# A card's counts, admin flag, context, call and messenger row, for the page's chats only:
+# `page` is the ORM's pick of them (visible_chats and filter_chats), with the list's total and
+# each chat's place in its order. By hand around it: the ORM spent more building and compiling
+# these than the database running them, and few joins keep the planner quick. The published
+# call is a join: a chat has one at most (the partial unique index of F23).
+_CARDS_SQL = (
+    f"""
+    SELECT {_CHAT.sql}, page.total,
+        (SELECT COUNT(*) FROM {ChatMember._meta.db_table} m WHERE m.chat_id = c.id),
+        (
+            SELECT COUNT(*) FROM {ChatMember._meta.db_table} m
+            INNER JOIN {VkLink._meta.db_table} l ON l.person_id = m.person_id
+            WHERE m.chat_id = c.id
+        ),
+        EXISTS (
+            SELECT 1 FROM {ChatMember._meta.db_table} m
+            WHERE m.chat_id = c.id AND m.person_id = %s AND m.is_admin
+        ),
+        (SELECT g.name FROM {Group._meta.db_table} g WHERE g.id = c.group_id),
+        (
+            SELECT g.name || ' · ' || d.name FROM {Teaching._meta.db_table} t
+            INNER JOIN {Group._meta.db_table} g ON g.id = t.group_id
+            INNER JOIN {Discipline._meta.db_table} d ON d.id = t.discipline_id
+            WHERE t.id = c.teaching_id
+        ),
+        oc.id, oc.title, oc.starts_at,
+        {_REMOTE.sql}
+    FROM (""",
+    f""") page
+    INNER JOIN {Chat._meta.db_table} c ON c.id = page.chat_id
+    LEFT JOIN {OnlineCall._meta.db_table} oc
+        ON oc.chat_id = c.id AND oc.status = %s AND oc.deleted_at IS NULL
+    LEFT JOIN {RemoteChat._meta.db_table} r ON r.chat_id = c.id
+    ORDER BY page.place
+    """,
+)
 
-    A subquery rather than three joins: it runs for the page's rows only, and the planner of
-    the page's query has fewer joins to order."""
-    label = Concat("group__name", Value(" · "), "discipline__name", output_field=CharField())
-    teaching = Teaching.objects.filter(pk=OuterRef("teaching_id")).order_by()
-    return Subquery(teaching.annotate(label=label).values("label")[:1])
+
+def _cards(chats: QuerySet[Chat], person: Person, number: int) -> tuple[list[Chat], int | None]:
+    """Page `number` of `chats` and the list's total (None when the page has no chats)."""
+    start = (number - 1) * CHATS_PER_PAGE
+    picked = chats.annotate(
+        total=Window(Count("pk")), place=Window(RowNumber(), order_by=chats.query.order_by)
+    ).values("total", "place", chat_id=F("pk"))[start : start + CHATS_PER_PAGE]
+    page_sql, page_params = picked.query.get_compiler(using=chats.db).as_sql()
+    head, tail = _CARDS_SQL
+    rows = fetch(
+        head + page_sql + tail,
+        [person.pk, *page_params, OnlineCall.Status.PUBLISHED.value],
+        chats.db,
+    )
+    remote = Chat._meta.get_field("remote")
+    cards = []
+    for row in rows:
+        chat = _CHAT.instance(row, 0, chats.db)
+        at = len(_CHAT)
+        chat.member_count, chat.linked_count, is_admin, group, teaching = row[at + 1 : at + 6]
+        chat.call_id, chat.call_title, starts_at = row[at + 6 : at + 9]
+        chat.is_chat_admin = bool(is_admin)
+        chat.call_starts_at = converted(_CALL_STARTS_AT, starts_at, chats.db)
+        remote.set_cached_value(chat, _REMOTE.instance(row, at + 9, chats.db))
+        chat.context_label = teaching or (
+            group if group and chat.kind not in Chat.GROUP_KINDS else ""
+        )
+        chat.sync, chat.messenger_url = sync_state(chat), messenger_url(chat)
+        chat.initial, chat.kind_label = chat.title[:1].upper(), KIND_LABELS[chat.kind]
+        cards.append(chat)
+    return cards, rows[0][len(_CHAT)] if rows else None
+
+
+def _page_asked(page_number: object) -> int:
+    try:
+        number = int(page_number)
+    except (TypeError, ValueError):
+        return 1
+    return max(number, 1)
 
 
 def chat_page(
@@ -171,29 +232,30 @@ def chat_page(
     query: ChatQuery,
     page_number: object,
 ) -> Page:
-    """The page of chats for the VK block: two queries (the total and the page's rows).
+    """The page of chats for the VK block: one query (the page's rows and the list's total).
 
     Each chat carries `member_count`, `linked_count`, `is_chat_admin` (the person is its
-    admin), its published call (`with_published_call`), its `remote` row and `context_label`
-    (its group, or the group and discipline of its group-by-discipline). A page number out of
-    range or not a number gives the nearest page.
+    admin), its published call (`call_id`, `call_title`, `call_starts_at`; None without one),
+    its `remote` row with `sync` (B1) and `messenger_url` (F10), `context_label` (its group,
+    or the group and discipline of its group-by-discipline), `initial` and `kind_label`. A
+    page number out of range or not a number gives the page Django's `get_page` picks, at the
+    cost of a count and a second read.
 
     The page's rows are picked first, by a subquery that sorts and filters bare chats; only
     those rows get the counts, the call and the joined rows, so a card costs the same in a
     college of 10 chats and of 1 000.
     """
     chats = filter_chats(visible_chats(person, organization, roles), query)
-    page = Paginator(chats, CHATS_PER_PAGE).get_page(page_number)
-    rows = Chat.objects.filter(pk__in=page.object_list.values("pk"))
-    rows = with_member_counts(rows).annotate(
-        is_chat_admin=membership_of(person, admin=True), teaching_label=_teaching_label()
-    )
-    rows = with_published_call(rows).select_related("group", "remote")
-    page.object_list = list(rows.order_by(*chats.query.order_by))
-    for chat in page.object_list:
-        chat.context_label = chat.teaching_label or (
-            chat.group.name if chat.group and chat.kind not in Chat.GROUP_KINDS else ""
-        )
+    asked = _page_asked(page_number)
+    cards, total = _cards(chats, person, asked)
+    if total is None:  # an empty list, or a page past its end
+        total = chats.count() if asked > 1 else 0
+    paginator = Paginator(chats, CHATS_PER_PAGE)
+    paginator.count = total
+    page = paginator.get_page(page_number)
+    if page.number != asked:
+        cards, _ = _cards(chats, person, page.number)
+    page.object_list = cards
     return page
 
 
@@ -207,7 +269,7 @@ class SyncState:
 
 
 def sync_state(chat: Chat) -> SyncState:
-    """From the chat's `remote` row (select_related by `chat_page`): no query of its own."""
+    """From the chat's `remote` row (read with it by `chat_page`): no query of its own."""
     remote = getattr(chat, "remote", None)
     if remote is not None and remote.last_error:
         return SyncState("error", "ошибка", remote.last_error)
@@ -216,19 +278,70 @@ def sync_state(chat: Chat) -> SyncState:
     return SyncState("synced", "синхронизирован")
 
 
-def group_options(organization: Organization) -> list[Group]:
-    """The college's active groups for the filters, by course and name, in one query."""
-    return list(
-        Group.objects.active()
-        .filter(organization=organization)
-        .only("pk", "name", "course")
-        .order_by("course", "name", "pk")
-    )
+class GroupOption(NamedTuple):
+    """A group as the filters offer it: dozens a college, read as plain tuples."""
+
+    pk: int
+    name: str
+    course: int
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What «Чаты» asks before it draws its blocks."""
+
+    vk_linked: bool  # the VK block lists chats to a person with a VK ID link only
+    groups: list[GroupOption]  # the filters' groups, with the link only
+    has_conversations: bool  # ЭПОС conversations of the person in the college (False: unasked)
+
+
+# One query: the link, the college's active groups when there is one, and whether the ЭПОС
+# block has anything to list — the same set as messaging_selectors.my_conversations. The list
+# itself is the page's costliest query to plan, and it is skipped when there is nothing.
+_FRAME_SQL = """
+    SELECT l.id IS NOT NULL, {conversations}, g.id, g.name, g.course
+    FROM {person} p
+    LEFT JOIN {link} l ON l.person_id = p.id
+    LEFT JOIN {group} g ON l.id IS NOT NULL AND g.organization_id = %s AND g.is_active
+    WHERE p.id = %s
+    ORDER BY g.course, g.name, g.id
+"""
+_HAS_CONVERSATIONS_SQL = f"""EXISTS (
+        SELECT 1 FROM {ChatMember._meta.db_table} m
+        INNER JOIN {Chat._meta.db_table} c ON c.id = m.chat_id
+        WHERE m.person_id = %s AND c.organization_id = %s AND c.platform = %s
+            AND c.deleted_at IS NULL
+    )"""
+_TABLES = {
+    "person": Person._meta.db_table,
+    "link": VkLink._meta.db_table,
+    "group": Group._meta.db_table,
+}
+_FRAME_WITH_CONVERSATIONS_SQL = _FRAME_SQL.format(conversations=_HAS_CONVERSATIONS_SQL, **_TABLES)
+_FRAME_ALONE_SQL = _FRAME_SQL.format(conversations="FALSE", **_TABLES)
+
+
+def chats_frame(person: Person, organization: Organization, *, conversations: bool) -> Frame:
+    """The person's VK ID link, the college's active groups for the filters by course and name
+    (F6) when there is a link, and — when `conversations` — whether the ЭПОС block (F30) has
+    anything to list. One query."""
+    if conversations:
+        rows = fetch(
+            _FRAME_WITH_CONVERSATIONS_SQL,
+            [person.pk, organization.pk, Chat.Platform.EPOS.value, organization.pk, person.pk],
+        )
+    else:
+        rows = fetch(_FRAME_ALONE_SQL, [organization.pk, person.pk])
+    if not rows:  # no such person: nothing of theirs to show
+        return Frame(vk_linked=False, groups=[], has_conversations=False)
+    linked, has_conversations = rows[0][:2]
+    groups = [GroupOption(*row[2:]) for row in rows if row[2] is not None]
+    return Frame(bool(linked), groups, bool(has_conversations))
 
 
 def epos_chats_of(person: Person, organization: Organization) -> tuple[list[Chat], bool]:
     """The person's ЭПОС conversations, newest message first, with unread counts, and whether
-    there are more than shown (F30); two queries."""
+    there are more than shown (F30); one query."""
     from epos_chats.messaging_selectors import conversations_of
 
     return conversations_of(person, organization, limit=EPOS_CHATS_SHOWN)

@@ -68,9 +68,12 @@ def index(request):
         return render(request, TEMPLATE, {"params": ChatListParams()})
 
     epos_shown, epos_hidden_from, today = _epos_block(organization)
-    vk_link = selectors.vk_link_of(request.user)
-    groups = selectors.group_options(organization) if vk_link else []
-    form = ChatListForm(request.GET, groups=groups)
+    partial = request.htmx and not request.htmx.history_restore_request
+    frame = selectors.chats_frame(
+        request.user, organization, conversations=epos_shown and not partial
+    )
+    vk_link = frame.vk_linked
+    form = ChatListForm(request.GET, groups=frame.groups)
     params = form.params
     if params.expand == EXPAND_EPOS and not epos_shown:
         params = replace(params, expand="")
@@ -109,9 +112,11 @@ def index(request):
             may_create=access.may_create_chats(request.roles),
             messenger_url=selectors.messenger_url(),
         )
-    partial = request.htmx and not request.htmx.history_restore_request
     if context["epos_shown"] and not partial:
-        epos_chats, more = selectors.epos_chats_of(request.user, organization)
+        # The frame said whether there is anything: no query for an empty block.
+        epos_chats, more = [], False
+        if frame.has_conversations:
+            epos_chats, more = selectors.epos_chats_of(request.user, organization)
         context["epos_chats"], context["epos_more"] = epos_chats, more
         if not more:
             context["epos_unread"] = _unread_of_all(request, epos_chats)

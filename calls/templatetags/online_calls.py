@@ -1,14 +1,14 @@
 """Template helpers of online calls: the list on a chat's settings page and its icons."""
 
 from django import template
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 
 from calls import selectors
 from calls.access import can_manage_calls
 from calls.models import OnlineCall
 from epos_chats.models import Chat
 from epos_chats.templatetags.chats import ICONS as CHAT_ICONS
+from epos_chats.templatetags.chats import icon_tag, svg
 
 register = template.Library()
 
@@ -48,16 +48,12 @@ ACTION_ICONS = {
 }
 
 
-@register.simple_tag
-def call_icon(name: str, css_class: str = "icon") -> str:
-    """An inline SVG icon, hidden from screen readers: its control carries the label."""
-    return format_html(
-        '<svg class="{}" viewBox="0 0 24 24" aria-hidden="true" focusable="false" fill="none"'
-        ' stroke="currentColor" stroke-width="1.8" stroke-linecap="round"'
-        ' stroke-linejoin="round">{}</svg>',
-        css_class,
-        mark_safe(ICONS[ACTION_ICONS.get(name, name)]),  # the constants above, never input
-    )
+def call_icon(name: str, css_class: str = "icon") -> SafeString:
+    """An action's icon (`OnlineCall.Action`) or any of ICONS, drawn like the chats' icons."""
+    return svg(ICONS[ACTION_ICONS.get(name, name)], css_class)
+
+
+register.tag("call_icon", icon_tag(call_icon))
 
 
 @register.filter

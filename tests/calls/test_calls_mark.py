@@ -191,3 +191,16 @@ def test_nobody_signed_in_gets_no_mark(client, college):
     published(college)
     response = client.get(reverse("login"))
     assert MARK not in response.text
+
+
+def test_a_visit_at_the_moment_of_publishing_counts_as_seen(client, college):
+    published(college)
+    CallsSeen.objects.create(person=person_of(college.student), organization=college.org)
+    assert CallsSeen.objects.get().seen_at == OnlineCall.objects.get().published_at == NOW
+    assert marks(client, college.student) == 0
+
+
+def test_a_call_in_a_chat_of_the_epos_platform_leaves_no_mark(client, college):
+    published(college)
+    Chat.objects.filter(pk=college.custom_chat.pk).update(platform="epos")
+    assert marks(client, college.student) == 0

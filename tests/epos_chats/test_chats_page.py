@@ -7,15 +7,18 @@ import re
 import pytest
 import time_machine
 from django.db import connection
+from django.template import Context, Template, TemplateSyntaxError
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from directory.selectors import today_in
+from epos_chats.messaging_selectors import conversations_of
 from epos_chats.models import Chat, ChatMember, Message
-from epos_chats.selectors import EPOS_CHATS_SHOWN
+from epos_chats.selectors import EPOS_CHATS_SHOWN, chats_frame
+from epos_chats.templatetags.chats import IconNode, icon, url_of
 from tests import factories
-from vk_sync.models import VkLink
+from vk_sync.models import RemoteChat, VkLink
 
 pytestmark = pytest.mark.django_db
 
@@ -296,6 +299,65 @@ def test_a_cards_icons_lead_to_the_messenger_and_the_settings(client, org, admin
         '<span class="icon-btn-wrap" title="В чате нет активного онлайн-звонка">'
         '<button type="button" class="icon-btn" disabled aria-label="Онлайн-звонок">'
     ) in html
+
+
+def test_a_cards_text_is_escaped(client, org, admin):
+    group = factories.GroupFactory(organization=org, name="ИС-<11>")
+    teaching = factories.TeachingFactory(
+        group=group, discipline=factories.DisciplineFactory(organization=org, name="A&B")
+    )
+    made = chat(org, '<script>"Чат"</script>', kind="discipline", teaching=teaching)
+    factories.CallFactory(chat=made, status="published", title="<b>Звонок</b>")
+
+    html = get(client, admin).text
+
+    assert "<script>" not in html and "<b>Звонок" not in html
+    assert "&lt;script&gt;&quot;Чат&quot;&lt;/script&gt;" in html
+    assert 'aria-hidden="true">&lt;</a>' in html  # the avatar's letter
+    assert '<span class="chat-card__context">ИС-&lt;11&gt; · A&amp;B</span>' in html
+    assert 'aria-label="Онлайн-звонок: &lt;b&gt;Звонок&lt;/b&gt;"' in html
+
+
+def test_the_messengers_error_is_shown_to_the_oo_admin_only(client, org, admin):
+    student = linked(factories.StudentFactory(group__organization=org).person)
+    made = chat(org, "Сломанный", members=[student])
+    RemoteChat.objects.create(chat=made, remote_chat_id=2, title="x", last_error="[927] <нет>")
+
+    shown = text(get(client, admin))
+    hidden = text(get(client, student))
+
+    assert (
+        '<span class="sync sync--error" title="[927] &lt;нет&gt;">ошибка'
+        '<span class="visually-hidden">: [927] &lt;нет&gt;</span></span>'
+    ) in shown
+    assert '<span class="sync sync--error">ошибка</span>' in hidden
+
+
+def test_icons_are_drawn_once_when_the_template_is_compiled():
+    template = Template('{% load chats %}{% icon "lock" "icon icon--xs" %}{% icon name %}')
+    nodes = template.nodelist.get_nodes_by_type(IconNode)
+
+    assert nodes[0].drawn == icon("lock", "icon icon--xs")
+    assert nodes[1].drawn is None  # a variable: drawn on each render
+    assert template.render(Context({"name": "chat"})) == icon("lock", "icon icon--xs") + icon(
+        "chat"
+    )
+    with pytest.raises(TemplateSyntaxError, match="нет значка"):
+        Template('{% load chats %}{% icon "no-such-icon" %}')
+
+
+def test_links_reversed_once_are_the_links_reverse_gives():
+    assert url_of("desktop") == reverse("desktop")
+    assert url_of("epos_chats:settings", 42) == reverse("epos_chats:settings", args=[42])
+    assert url_of("epos_chats:settings", 7) == reverse("epos_chats:settings", args=[7])
+    assert url_of("calls:join", 3) == reverse("calls:join", args=[3])
+
+
+def test_the_group_select_marks_the_chosen_group_and_escapes_names(client, org, admin):
+    factories.GroupFactory(organization=org, name="ИС-11", course=1)
+    chosen = factories.GroupFactory(organization=org, name='Р&"Д"', course=1)
+    html = get(client, admin, {"group": chosen.pk}).text
+    assert f'<option value="{chosen.pk}" selected>Р&amp;&quot;Д&quot;</option>' in html
 
 
 def test_a_mandatory_chat_cannot_be_deleted_from_its_card(client, org, admin):
@@ -619,6 +681,57 @@ def test_the_epos_block_says_when_it_has_no_chats(client, admin):
     assert "Чатов ЭПОС пока нет" in get(client, admin).text
 
 
+def test_an_epos_block_with_nothing_to_list_reads_no_list(client, org, admin):
+    chat(org, "Чужая переписка", platform="epos")
+    client.force_login(admin)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL)
+    assert "Чатов ЭПОС пока нет" in response.text
+    assert response.context["epos_chats"] == [] and not response.context["epos_more"]
+    assert not any("epos_chats_message" in q["sql"] for q in queries.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "conversation",
+    ["none", "live", "deleted", "another college", "a vk chat", "left", "someone else's"],
+)
+def test_the_frame_knows_of_conversations_exactly_when_the_list_has_some(
+    org, other_org, admin, conversation
+):
+    other = factories.PersonFactory()
+    members = [admin, other]
+    fields = {"platform": "epos"}
+    if conversation == "deleted":
+        fields["deleted_at"] = timezone.now()
+    if conversation == "a vk chat":
+        fields["platform"] = "vk"
+    if conversation in ("left", "someone else's"):
+        members = [other]
+    if conversation != "none":
+        college = other_org if conversation == "another college" else org
+        chat(college, "Переписка", members=members, **fields)
+
+    frame = chats_frame(admin, org, conversations=True)
+    listed, _ = conversations_of(admin, org, limit=EPOS_CHATS_SHOWN)
+
+    assert frame.has_conversations == bool(listed) == (conversation == "live")
+    assert frame.vk_linked
+    assert not chats_frame(admin, org, conversations=False).has_conversations
+
+
+def test_without_a_link_the_frame_offers_no_groups(org):
+    person = factories.StaffMemberFactory(organization=org).person
+    first = factories.GroupFactory(organization=org, name="Б", course=1)
+    second = factories.GroupFactory(organization=org, name="А", course=2)
+    factories.GroupFactory(organization=org, is_active=False)
+    frame = chats_frame(person, org, conversations=False)
+    assert (frame.vk_linked, frame.groups) == (False, [])
+    linked(person)
+    groups = chats_frame(person, org, conversations=False).groups
+    assert [(g.pk, g.name, g.course) for g in groups] == [(first.pk, "Б", 1), (second.pk, "А", 2)]
+
+
 def test_the_epos_block_warns_before_the_date_it_is_hidden_from(client, admin, settings):
     settings.EPOS_CHATS_HIDDEN_FROM = dt.date(2026, 10, 1)
     with time_machine.travel(dt.datetime(2026, 9, 15, 9, 0, tzinfo=dt.UTC), tick=False):
@@ -718,10 +831,11 @@ def test_the_page_costs_the_same_queries_however_many_chats(
     client.force_login(person)
     client.get(URL)  # the first visit also stores the current organization
 
-    # Session, person, organizations, three roles, the link, the groups, the teaching check,
-    # the new-call mark (F27), the total, the page, the ЭПОС chats; the menu's unread ЭПОС
-    # total (F30) is theirs, summed, while the block lists every conversation.
-    with django_assert_max_num_queries(13):
+    # Session, person, organizations; the roles; the link with the groups and whether there
+    # are ЭПОС conversations (none here: no list to read); the teaching check; the new-call
+    # mark (F27); the page with its total. With 10 chats page 2 is past the end: the count
+    # and the last page are two more.
+    with django_assert_max_num_queries(10 if n_chats == 10 else 8):
         response = client.get(URL, {"q": "чат", "course": 2, "sort": "changed", "page": 2})
 
     assert response.status_code == 200
@@ -763,11 +877,50 @@ def test_a_cards_counts_and_call_are_computed_for_the_pages_chats_only(client, o
     with CaptureQueriesContext(connection) as queries:
         client.get(URL, {"page": 2})
 
-    rows = [q["sql"] for q in queries.captured_queries if '"member_count"' in q["sql"]]
+    chats = [q["sql"] for q in queries.captured_queries if "epos_chats_chatmember" in q["sql"]]
+    cards = [sql for sql in chats if "OVER ()" in sql]
 
-    assert len(rows) == 1
-    assert re.search(r"IN \(SELECT .* LIMIT 15 OFFSET 15\)", rows[0])
-    assert "LIMIT" not in rows[0][rows[0].rindex(")") :]
+    assert len(cards) == 1
+    head, rest = cards[0].split("FROM (SELECT", 1)
+    pick, outer = rest.split(") page", 1)
+    assert pick.endswith("LIMIT 15 OFFSET 15")
+    assert "COUNT(*) FROM epos_chats_chatmember" in head  # the counts: of the picked rows
+    assert "LIMIT" not in outer
+
+
+def test_the_list_and_its_total_are_one_query(client, org, admin):
+    many(org, 40)
+    client.force_login(admin)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL, {"page": 3})
+
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert len([sql for sql in sqls if "OVER ()" in sql]) == 1
+    assert not any('AS "__count"' in sql for sql in sqls)
+    assert response.context["page"].paginator.count == 40
+    assert response.context["page"].number == 3
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"), [("4", 3), ("0", 3), ("-2", 3), ("два", 1), ("2.0", 1), ("", 1)]
+)
+def test_a_page_out_of_range_follows_djangos_get_page(client, org, admin, asked, shown):
+    many(org, 40)
+    response = get(client, admin, {"page": asked})
+    page = response.context["page"]
+    assert page.number == shown
+    assert len(page.object_list) == (10 if shown == 3 else 15)
+    assert page.paginator.count == 40
+
+
+def test_an_empty_list_costs_no_count_of_its_own(client, org, admin):
+    client.force_login(admin)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL)
+    assert response.context["page"].paginator.count == 0
+    assert not any('AS "__count"' in q["sql"] for q in queries.captured_queries)
 
 
 def _conversations(org, person, n):

@@ -206,6 +206,57 @@ def test_conversations_are_listed_newest_message_first(college):
     assert chats[0].display_title == college["parent"].short_name
 
 
+def test_each_listed_conversation_carries_its_last_message_and_other_side_in_one_query(
+    college, django_assert_num_queries
+):
+    direct = start(college, "curator", "parent").chat
+    meeting = group(college, members=("parent",)).chat
+    send(direct, college["curator"], "Первое")
+    last = send(direct, college["parent"], "Второе").message
+
+    with django_assert_num_queries(1):
+        chats, more = selectors.conversations_of(college["curator"], college["org"], limit=10)
+
+    assert not more
+    by_pk = {c.pk: c for c in chats}
+    listed = by_pk[direct.pk]
+    assert (listed.last_text, listed.last_at, listed.unread) == ("Второе", last.created_at, 1)
+    assert listed.is_direct is True
+    assert listed.peer.short_name == listed.display_title == college["parent"].short_name
+    quiet = by_pk[meeting.pk]
+    assert quiet.is_direct is False and quiet.peer is None
+    assert quiet.display_title == "Родительское собрание"
+    # No message yet: dated by its creation, with nothing unread.
+    assert (quiet.last_text, quiet.last_at, quiet.unread) == (None, meeting.created_at, 0)
+
+
+def test_only_the_persons_live_conversations_of_the_college_are_listed(college):
+    mine = start(college, "curator", "parent").chat
+    gone = start(college, "curator", "student").chat
+    Chat.objects.filter(pk=gone.pk).update(deleted_at=gone.created_at)
+    start(college, "admin", "parent")  # not the curator's
+    factories.ChatMemberFactory(
+        chat=factories.ChatFactory(organization=college["org"], title="VK"),
+        person=college["curator"],
+    )
+
+    chats, _ = selectors.conversations_of(college["curator"], college["org"], limit=10)
+
+    assert [c.pk for c in chats] == [mine.pk]
+    assert selectors.conversations_of(
+        college["curator"], college["stranger"].staff_roles.get().organization, limit=10
+    ) == ([], False)
+
+
+def test_more_than_the_limit_is_said_and_cut(college):
+    for name in ("parent", "student", "other_student"):
+        start(college, "curator", name)
+    chats, more = selectors.conversations_of(college["curator"], college["org"], limit=2)
+    assert len(chats) == 2 and more
+    chats, more = selectors.conversations_of(college["curator"], college["org"], limit=3)
+    assert len(chats) == 3 and not more
+
+
 def test_a_member_leaves_a_group_conversation(college):
     chat = group(college).chat
     assert messaging.leave_group(actor=college["parent"], chat=chat)
