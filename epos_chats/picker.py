@@ -281,8 +281,10 @@ def page_of(
     for those 15 people only.
     """
     try:
-        number = max(1, int(number))
-    except (TypeError, ValueError):
+        # No college has a millionth page: a larger number reads as «past the end» without
+        # overflowing the OFFSET it would become.
+        number = min(max(1, int(number)), 1_000_000)
+    except (TypeError, ValueError, OverflowError):
         number = 1
     people = candidates(organization, query, draft).only(*ROW_FIELDS)
     rows = []

@@ -217,12 +217,17 @@ def _cards(chats: QuerySet[Chat], person: Person, number: int) -> tuple[list[Cha
     return cards, rows[0][len(_CHAT)] if rows else None
 
 
+# No college has a millionth page; a larger number only has to read as «past the end» without
+# overflowing the OFFSET it becomes (a crafted ?page=10**30 was a 500).
+_LAST_POSSIBLE_PAGE = 1_000_000
+
+
 def _page_asked(page_number: object) -> int:
     try:
         number = int(page_number)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 1
-    return max(number, 1)
+    return min(max(number, 1), _LAST_POSSIBLE_PAGE)
 
 
 def chat_page(

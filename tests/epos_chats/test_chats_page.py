@@ -612,6 +612,9 @@ def test_an_invalid_page_shows_the_first_and_a_page_too_far_the_last(client, org
     many(org, 20)
     assert get(client, admin, {"page": "abc"}).context["page"].number == 1
     assert get(client, admin, {"page": "99999"}).context["page"].number == 2
+    # Beyond any OFFSET PostgreSQL can hold: still the last page, not a 500.
+    assert get(client, admin, {"page": str(10**30)}).context["page"].number == 2
+    assert get(client, admin, {"page": "-5"}).context["page"].number == 2  # as get_page does
 
 
 # HTMX
