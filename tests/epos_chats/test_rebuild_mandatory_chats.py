@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -557,3 +557,39 @@ def test_b2_weighs_removals_against_a_count_that_stops_once_it_has_shown_enough(
         student.save()
     stopped = college.rebuild(now=LATER)  # 6 more of the 12 left: the whole is counted
     assert stopped.status == RebuildRun.Status.STOPPED and "6 из 12" in stopped.message
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_directory_change_committed_while_the_rebuild_waits_for_its_lock_is_not_lost():
+    import threading
+    import time
+
+    from directory.models import Group
+
+    college = College()
+    college.rebuild()
+    # Something is already in the log (a student left) when a group is renamed: the rename
+    # asks for the whole college, and it commits while the rebuild waits on the college's row.
+    college.students[0].is_active = False
+    college.students[0].save()
+    renaming = threading.Event()
+
+    def rename():
+        try:
+            with transaction.atomic():
+                Group.objects.filter(pk=college.group.pk).update(name="ИС-99")
+                renaming.set()
+                time.sleep(0.5)  # the rebuild starts now, and waits for this to commit
+        finally:
+            renaming.set()
+            connection.close()
+
+    thread = threading.Thread(target=rename)
+    thread.start()
+    renaming.wait()
+    run = college.rebuild(now=LATER)
+    thread.join()
+    assert run.chats_renamed == 2 and run.members_removed == 2
+    assert college.chat("group", college.group).title == "Группа ИС-99"
+    assert college.rebuild(now=LATER, full=True).status == RebuildRun.Status.UNCHANGED
