@@ -12,7 +12,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -87,11 +86,8 @@ def _recipient_page(request, *, exclude_chat=None):
         query = picker.PickerQuery(q=query.q)
     options = picker.filter_options(organization)
     query = picker.consistent(query, options)
-    people = picker.candidates(organization, query).exclude(pk=request.user.pk)
-    if exclude_chat is not None:
-        people = people.exclude(chat_memberships__chat=exclude_chat)
-    people = picker.annotate_rows(people, organization, None)
-    page = Paginator(people, picker.PAGE_SIZE).get_page(request.GET.get("page"))
+    others = picker.others_than(request.user.pk, exclude_chat.pk if exclude_chat else None)
+    page = picker.page_of(organization, query, None, request.GET.get("page"), narrowed=others)
     tabs = {k: v for k, v in picker.TABS.items() if k != "selected"}
     if roles.staff is None:
         tabs = {"staff": picker.TABS["staff"]}

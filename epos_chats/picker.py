@@ -21,18 +21,9 @@ from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db import transaction
-from django.db.models import (
-    BooleanField,
-    Count,
-    Exists,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    Window,
-)
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from directory.models import (
@@ -45,6 +36,7 @@ from directory.models import (
     Student,
     Teaching,
 )
+from directory.selectors import fetch
 from epos_chats.models import Chat, ChatDraft, ChatDraftMember, ChatMember
 
 PAGE_SIZE = 15
@@ -132,67 +124,154 @@ class PickerQuery:
         return f"{base}?{urlencode(pairs)}"
 
 
-def _attends(discipline_id: int) -> Q:
-    """The outer Student attends a group-by-discipline of this discipline: listed in its
+# --- who can be chosen, in SQL ---------------------------------------------------------------
+# Written by hand, not with the ORM: the picker's page is one query whose shape follows the tab
+# and the filters, and compiling it through the ORM cost twice as long as PostgreSQL took to
+# run it. Each piece below is one rule of the seed's filters; the page, the count, «Выбрать
+# всех», «Снять всех» and a single tick all read who is a candidate from `_condition`.
+
+_PERSON = Person._meta.db_table
+_STUDENT = Student._meta.db_table
+_GUARDIAN = Guardian._meta.db_table
+_CHILDREN = Guardian.children.through._meta.db_table
+_STAFF = StaffMember._meta.db_table
+_CURATORS = Group.curators.through._meta.db_table
+_GROUP = Group._meta.db_table
+_TEACHING = Teaching._meta.db_table
+_TEACHERS = Teaching.teachers.through._meta.db_table
+_SUBGROUP = Teaching.students.through._meta.db_table
+_DISCIPLINE = Discipline._meta.db_table
+_DRAFT_MEMBER = ChatDraftMember._meta.db_table
+_CHAT_MEMBER = ChatMember._meta.db_table
+
+
+class Sql(NamedTuple):
+    """A piece of SQL and its parameters, in the order of its placeholders."""
+
+    text: str
+    params: tuple = ()
+
+
+def _all(parts: list[Sql], glue: str = " AND ") -> Sql:
+    return Sql(glue.join(part.text for part in parts), sum((part.params for part in parts), ()))
+
+
+class _Role(NamedTuple):
+    """One kind of role in the college narrowed by the filters: `FROM … WHERE …` over the role
+    rows, and the column of their person."""
+
+    person: str
+    rows: Sql
+
+    def exists_for(self, person: str) -> Sql:
+        return Sql(
+            f"EXISTS (SELECT 1 {self.rows.text} AND {self.person} = {person})", self.rows.params
+        )
+
+    def people(self) -> Sql:
+        return Sql(f"SELECT {self.person} {self.rows.text}", self.rows.params)
+
+
+def _attends(discipline_id: int) -> Sql:
+    """The student `s` attends a group-by-discipline of this discipline: listed in its
     subgroup, or in its group when the group-by-discipline has no subgroup."""
-    in_subgroup = Teaching.students.through.objects.filter(
-        student=OuterRef("pk"), teaching__discipline_id=discipline_id, teaching__is_active=True
+    return Sql(
+        f"""(EXISTS (
+            SELECT 1 FROM {_SUBGROUP} ts INNER JOIN {_TEACHING} t ON t.id = ts.teaching_id
+            WHERE ts.student_id = s.id AND t.discipline_id = %s AND t.is_active
+        ) OR EXISTS (
+            SELECT 1 FROM {_TEACHING} t
+            WHERE t.group_id = s.group_id AND t.discipline_id = %s AND t.is_active
+                AND NOT EXISTS (SELECT 1 FROM {_SUBGROUP} ts WHERE ts.teaching_id = t.id)
+        ))""",
+        (discipline_id, discipline_id),
     )
-    whole_group = Teaching.objects.filter(
-        group=OuterRef("group_id"), discipline_id=discipline_id, is_active=True
-    ).exclude(Exists(Teaching.students.through.objects.filter(teaching=OuterRef("pk"))))
-    return Q(Exists(in_subgroup)) | Q(Exists(whole_group))
 
 
-def _students(organization: Organization, query: PickerQuery, **link) -> QuerySet[Student]:
-    """The students the filters leave; `link` ties them to an outer query. Each builder makes
-    one `filter()` call: a query with subqueries costs more to clone than to run."""
-    lookups = {"organization": organization, "is_active": True, **link}
+def _students(organization_id: int, query: PickerQuery) -> _Role:
+    """The college's active students `s` the filters leave."""
+    joins = ""
+    where = [Sql("s.organization_id = %s AND s.is_active", (organization_id,))]
     if query.course:
-        lookups["group__course"] = query.course
+        joins = f" INNER JOIN {_GROUP} sg ON sg.id = s.group_id"
+        where.append(Sql("sg.course = %s", (query.course,)))
     if query.group:
-        lookups["group_id"] = query.group
-    attends = [_attends(query.discipline)] if isinstance(query.discipline, int) else []
-    return Student.objects.filter(*attends, **lookups)
-
-
-def _staff(organization: Organization, query: PickerQuery, **link) -> QuerySet[StaffMember]:
-    lookups = {"organization": organization, "is_active": True, **link}
-    if query.discipline == NO_DISCIPLINE:
-        # «Без дисциплины»: nobody in «Кадры» teaches them anything.
-        return StaffMember.objects.filter(**lookups).exclude(teachings__is_active=True)
-    if not (query.course or query.group or isinstance(query.discipline, int)):
-        return StaffMember.objects.filter(**lookups)
-    # Bounded to the college: the same rows, but PostgreSQL may hash a subquery whole, and
-    # then it reads the college's teachings and curators rather than the region's.
-    teaches = {"organization": organization, "teachers": OuterRef("pk"), "is_active": True}
-    curates = {
-        "staffmember": OuterRef("pk"),
-        "group__organization": organization,
-        "group__is_active": True,
-    }
-    if query.course:
-        teaches["group__course"] = curates["group__course"] = query.course
-    if query.group:
-        teaches["group_id"] = curates["group_id"] = query.group
+        where.append(Sql("s.group_id = %s", (query.group,)))
     if isinstance(query.discipline, int):
-        teaches["discipline_id"] = query.discipline
-    condition = Q(Exists(Teaching.objects.filter(**teaches)))
-    if not isinstance(query.discipline, int):
-        # A curator belongs to their group too, when no discipline narrows the choice.
-        condition |= Q(Exists(StaffMember.curated_groups.through.objects.filter(**curates)))
-    return StaffMember.objects.filter(condition, **lookups)
+        where.append(_attends(query.discipline))
+    condition = _all(where)
+    return _Role(
+        "s.person_id", Sql(f"FROM {_STUDENT} s{joins} WHERE {condition.text}", condition.params)
+    )
 
 
-def _guardians(organization: Organization, query: PickerQuery, **link) -> QuerySet[Guardian]:
-    lookups = {"organization": organization, "is_active": True, **link}
+def _guardians(organization_id: int, query: PickerQuery) -> _Role:
+    """The college's active parents; with a filter, those with a child it leaves."""
+    where = [Sql("gu.organization_id = %s AND gu.is_active", (organization_id,))]
     if query.course or query.group or isinstance(query.discipline, int):
-        children = Exists(_students(organization, query, guardians=OuterRef("pk")))
-        return Guardian.objects.filter(children, **lookups)
-    return Guardian.objects.filter(**lookups)
+        children = _students(organization_id, query).rows
+        where.append(
+            Sql(
+                f"EXISTS (SELECT 1 FROM {_CHILDREN} gc WHERE gc.guardian_id = gu.id AND EXISTS "
+                f"(SELECT 1 {children.text} AND s.id = gc.student_id))",
+                children.params,
+            )
+        )
+    condition = _all(where)
+    return _Role(
+        "gu.person_id", Sql(f"FROM {_GUARDIAN} gu WHERE {condition.text}", condition.params)
+    )
 
 
-def _roles(organization: Organization, query: PickerQuery, **link) -> list[QuerySet]:
+def _staff(organization_id: int, query: PickerQuery) -> _Role:
+    """The college's active staff; a filter leaves those who teach in it or, with no
+    discipline chosen, curate a group of it; «Без дисциплины», those who teach nothing."""
+    where = [Sql("sm.organization_id = %s AND sm.is_active", (organization_id,))]
+    if query.discipline == NO_DISCIPLINE:
+        where.append(
+            Sql(
+                f"NOT EXISTS (SELECT 1 FROM {_TEACHERS} tt INNER JOIN {_TEACHING} t"
+                " ON t.id = tt.teaching_id WHERE tt.staffmember_id = sm.id AND t.is_active)"
+            )
+        )
+    elif query.course or query.group or isinstance(query.discipline, int):
+        # Bounded to the college: the same rows, but PostgreSQL may hash a subquery whole,
+        # and then it reads the college's teachings and curators rather than the region's.
+        teaches = [Sql("t.organization_id = %s AND t.is_active", (organization_id,))]
+        curates = [Sql("g.organization_id = %s AND g.is_active", (organization_id,))]
+        if query.course:
+            teaches.append(Sql("tg.course = %s", (query.course,)))
+            curates.append(Sql("g.course = %s", (query.course,)))
+        if query.group:
+            teaches.append(Sql("t.group_id = %s", (query.group,)))
+            curates.append(Sql("g.id = %s", (query.group,)))
+        if isinstance(query.discipline, int):
+            teaches.append(Sql("t.discipline_id = %s", (query.discipline,)))
+        teaching = _all(teaches)
+        either = [
+            Sql(
+                f"EXISTS (SELECT 1 FROM {_TEACHERS} tt INNER JOIN {_TEACHING} t"
+                f" ON t.id = tt.teaching_id INNER JOIN {_GROUP} tg ON tg.id = t.group_id"
+                f" WHERE tt.staffmember_id = sm.id AND {teaching.text})",
+                teaching.params,
+            )
+        ]
+        if not isinstance(query.discipline, int):
+            # A curator belongs to their group too, when no discipline narrows the choice.
+            curating = _all(curates)
+            either.append(
+                Sql(
+                    f"EXISTS (SELECT 1 FROM {_CURATORS} gc INNER JOIN {_GROUP} g"
+                    f" ON g.id = gc.group_id WHERE gc.staffmember_id = sm.id AND {curating.text})",
+                    curating.params,
+                )
+            )
+        where.append(Sql(f"({_all(either, ' OR ').text})", _all(either).params))
+    condition = _all(where)
+    return _Role("sm.person_id", Sql(f"FROM {_STAFF} sm WHERE {condition.text}", condition.params))
+
+
+def _roles(organization_id: int, query: PickerQuery) -> list[_Role]:
     """The tab's roles in the college that make a person a candidate (not «Выбранные»)."""
     parts = {
         "students": (_students,),
@@ -200,116 +279,179 @@ def _roles(organization: Organization, query: PickerQuery, **link) -> list[Query
         "staff": (_staff,),
         "all": (_students, _guardians, _staff),
     }[query.tab]
-    return [part(organization, query, **link) for part in parts]
+    return [part(organization_id, query) for part in parts]
 
 
-def _role_people(organization: Organization, query: PickerQuery, *, duplicates: bool):
+def _role_people(organization_id: int, query: PickerQuery, *, duplicates: bool) -> Sql:
     """The ids of the people with the tab's roles; with `duplicates`, once per role (cheaper,
     for `IN`), otherwise once per person."""
-    first, *others = (roles.order_by().values("person_id") for roles in _roles(organization, query))
-    return first.union(*others, all=duplicates) if others else first
+    glue = " UNION ALL " if duplicates else " UNION "
+    return _all([role.people() for role in _roles(organization_id, query)], glue)
+
+
+def _words(query: PickerQuery) -> list[str]:
+    return query.q.upper().split()
+
+
+def _condition(
+    organization_id: int, query: PickerQuery, draft_id: int | None, narrowed: Sql | None = None
+) -> Sql:
+    """Whether the person `p` is a candidate: of the tab (the draft's people on «Выбранные»),
+    found by every word of the search, and meeting `narrowed` (a further condition on `p`)."""
+    words = _words(query)
+    if query.tab == "selected":
+        condition = Sql(
+            f"EXISTS (SELECT 1 FROM {_DRAFT_MEMBER} d"
+            " WHERE d.draft_id = %s AND d.person_id = p.id)",
+            (draft_id,),
+        )
+    elif words and max(map(len, words)) < TRIGRAM:
+        # Too short for the trigram index, such a search matches most of the region: start from
+        # the college's roles rather than from everyone in the directory.
+        people = _role_people(organization_id, query, duplicates=True)
+        condition = Sql(f"p.id IN ({people.text})", people.params)
+    else:
+        exists = _all([role.exists_for("p.id") for role in _roles(organization_id, query)], " OR ")
+        condition = Sql(f"({exists.text})", exists.params)
+    contains = connection.operators["contains"]  # LIKE, with the escape SQLite needs
+    found = [
+        Sql(f"p.fio_search {contains}", (f"%{connection.ops.prep_for_like_query(word)}%",))
+        for word in words
+    ]
+    return _all([condition, *found, *([narrowed] if narrowed else [])])
+
+
+def _count_sql(
+    organization_id: int, query: PickerQuery, draft_id: int | None, narrowed: Sql | None
+) -> Sql:
+    """How many people the tab offers. Without a search, counted in the role tables: a person
+    has one role of a kind in a college, so the roles (their union on «Все») are the people,
+    and the count reads the college's rows only, not the region's directory."""
+    if query.q or narrowed is not None:
+        condition = _condition(organization_id, query, draft_id, narrowed)
+        return Sql(f"SELECT COUNT(*) FROM {_PERSON} p WHERE {condition.text}", condition.params)
+    if query.tab == "selected":
+        return Sql(f"SELECT COUNT(*) FROM {_DRAFT_MEMBER} d WHERE d.draft_id = %s", (draft_id,))
+    people = _role_people(organization_id, query, duplicates=False)
+    return Sql(f"SELECT COUNT(*) FROM ({people.text}) people", people.params)
+
+
+def count_of(
+    organization: Organization,
+    query: PickerQuery,
+    draft: ChatDraft | None,
+    narrowed: Sql | None = None,
+) -> int:
+    count = _count_sql(organization.pk, query, draft.pk if draft else None, narrowed)
+    return fetch(count.text, count.params)[0][0]
 
 
 def candidates(
     organization: Organization, query: PickerQuery, draft: ChatDraft | None = None
 ) -> QuerySet[Person]:
-    """The people the tab offers, ordered by FIO; «Выбранные» lists the draft."""
-    words = query.q.upper().split()
-    if query.tab == "selected":
-        if draft is None:
-            return Person.objects.none()
-        condition = Q(Exists(ChatDraftMember.objects.filter(draft=draft, person=OuterRef("pk"))))
-    elif words and max(map(len, words)) < TRIGRAM:
-        # Too short for the trigram index, such a search matches most of the region: start from
-        # the college's roles rather than from everyone in the directory.
-        condition = Q(pk__in=_role_people(organization, query, duplicates=True))
-    else:
-        condition = Q()
-        for roles in _roles(organization, query, person=OuterRef("pk")):
-            condition |= Q(Exists(roles))
-    found = [Q(fio_search__contains=word) for word in words]
-    return Person.objects.filter(condition, *found).order_by(*BY_FIO)
+    """The people the tab offers, ordered by FIO, as a queryset (for a few people at a time:
+    pages go through `page_of`)."""
+    condition = _condition(organization.pk, query, draft.pk if draft else None)
+    ids = RawSQL(f"SELECT p.id FROM {_PERSON} p WHERE {condition.text}", condition.params)
+    return Person.objects.filter(pk__in=ids).order_by(*BY_FIO)
 
 
-def count_of(organization: Organization, query: PickerQuery, draft: ChatDraft | None) -> int:
-    """How many people the tab offers. Without a search, counted in the role tables: a person
-    has one role of a kind in a college, so the roles (their union on «Все») are the people,
-    and the count reads the college's rows only, not the region's directory."""
-    if query.q:
-        return candidates(organization, query, draft).count()
-    if query.tab == "selected":
-        return ChatDraftMember.objects.filter(draft=draft).count() if draft else 0
-    return _role_people(organization, query, duplicates=False).count()
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A person as the picker's row shows them: the FIO, the roles in the college (the group
+    when a student, the position when staff, whether a parent) and the draft's ticks."""
+
+    pk: int
+    last_name: str
+    first_name: str
+    middle_name: str
+    student_group: str | None
+    staff_position: str | None
+    is_parent: bool
+    selected: bool = False
+    selected_admin: bool = False
+
+    full_name = property(Person.full_name.fget)
 
 
-def annotate_rows(
-    people: QuerySet[Person], organization: Organization, draft: ChatDraft | None, **extra
-) -> QuerySet[Person]:
-    """What a row shows: the role in the college and whether the draft holds the person; with
-    `extra` annotations. One `annotate()`: each call clones the candidates' query."""
-    active = {"organization": organization, "is_active": True, "person": OuterRef("pk")}
-    if draft is None:
-        selected = selected_admin = Value(False, output_field=BooleanField())
-    else:
-        mine = {"draft": draft, "person": OuterRef("pk")}
-        selected = Exists(ChatDraftMember.objects.filter(**mine))
-        selected_admin = Exists(ChatDraftMember.objects.filter(**mine, is_admin=True))
-    # A person has at most one role of each kind in a college: no ordering (the roles' default
-    # one, by the person's name, would cost a join and a sort per row).
-    return people.annotate(
-        student_group=Subquery(
-            Student.objects.filter(**active).order_by().values("group__name")[:1]
-        ),
-        staff_position=Subquery(
-            StaffMember.objects.filter(**active).order_by().values("position")[:1]
-        ),
-        is_parent=Exists(Guardian.objects.filter(**active)),
-        selected=selected,
-        selected_admin=selected_admin,
-        **extra,
+_ORDER = "{0}.last_name, {0}.first_name, {0}.middle_name, {0}.id"
+
+
+def _rows(organization_id: int, draft_id: int | None, people: Sql) -> Sql:
+    """The rows of `people` — a subquery of (id, last_name, first_name, middle_name, found) —
+    with their roles and ticks, looked up for those people only. A person has at most one role
+    of each kind in a college (the models' constraints)."""
+    # The tick: NULL when the draft does not hold the person, else whether as an admin.
+    tick = f"SELECT d.is_admin FROM {_DRAFT_MEMBER} d WHERE d.draft_id = %s AND d.person_id = r.id"
+    return Sql(
+        f"""SELECT r.id, r.last_name, r.first_name, r.middle_name,
+            (SELECT g.name FROM {_STUDENT} s INNER JOIN {_GROUP} g ON g.id = s.group_id
+             WHERE s.person_id = r.id AND s.organization_id = %s AND s.is_active),
+            (SELECT sm.position FROM {_STAFF} sm
+             WHERE sm.person_id = r.id AND sm.organization_id = %s AND sm.is_active),
+            EXISTS (SELECT 1 FROM {_GUARDIAN} gu
+                    WHERE gu.person_id = r.id AND gu.organization_id = %s AND gu.is_active),
+            ({tick}), r.found
+        FROM ({people.text}) r
+        ORDER BY {_ORDER.format("r")}""",
+        (organization_id, organization_id, organization_id, draft_id, *people.params),
     )
 
 
-def page_of(
-    organization: Organization, query: PickerQuery, draft: ChatDraft | None, number
-) -> Page:
-    """A page of the tab's candidates as the rows show them, with the exact count of all.
+def _row(values) -> Row:
+    *fields, is_parent, tick = values
+    return Row(*fields, bool(is_parent), tick is not None, bool(tick))
 
-    A search is one query: its count comes with the page, a window over the rows the search
-    reads anyway. Without one the count comes from `count_of`, and the page walks the FIO index
-    (directory/migrations/0006) until it has its rows, whose roles and ticks are then looked up
-    for those 15 people only.
-    """
+
+def page_of(
+    organization: Organization,
+    query: PickerQuery,
+    draft: ChatDraft | None,
+    number,
+    *,
+    narrowed: Sql | None = None,
+) -> Page:
+    """A page of the tab's candidates as the rows show them, with the exact count of all, in
+    one query: a search counts with a window over the rows it reads anyway; a list without one
+    takes its count from the role tables (`_count_sql`) and walks the FIO index
+    (directory/migrations/0006) until it has its rows. Roles and ticks are read for the page's
+    people only. A page past the end costs a second query for the last one."""
     try:
         # No college has a millionth page: a larger number reads as «past the end» without
         # overflowing the OFFSET it would become.
         number = min(max(1, int(number)), 1_000_000)
     except (TypeError, ValueError, OverflowError):
         number = 1
-    people = candidates(organization, query, draft).only(*ROW_FIELDS)
-    rows = []
-    if query.q:
-        found = Window(Count("pk"))
-        rows = list(_cut(annotate_rows(people, organization, draft, found=found), number))
-    if rows:
-        count = rows[0].found
-    else:  # no search, nothing found, or a page past the end (then the last page is shown)
-        count = count_of(organization, query, draft) if not query.q or number > 1 else 0
+    draft_id = draft.pk if draft else None
+    windowed = bool(query.q) or narrowed is not None
+    condition = _condition(organization.pk, query, draft_id, narrowed)
+    count = (
+        Sql("COUNT(*) OVER ()") if windowed else _count_sql(organization.pk, query, draft_id, None)
+    )
+
+    def rows_of(page_number: int) -> list[tuple]:
+        people = Sql(
+            f"SELECT p.id, p.last_name, p.first_name, p.middle_name, ({count.text}) AS found"
+            f" FROM {_PERSON} p WHERE {condition.text} ORDER BY {_ORDER.format('p')}"
+            " LIMIT %s OFFSET %s",
+            (*count.params, *condition.params, PAGE_SIZE, (page_number - 1) * PAGE_SIZE),
+        )
+        rows = _rows(organization.pk, draft_id, people)
+        return fetch(rows.text, rows.params)
+
+    found = rows_of(number)
+    if found:
+        total = found[0][-1]
+    elif number > 1:  # past the end: the last page is shown
+        total = count_of(organization, query, draft, narrowed)
+    else:
+        total = 0
     # The count is known: a range stands in for the rows, so the paginator does not count.
-    page = Paginator(range(count), PAGE_SIZE).get_page(number)
-    if not rows and count:
-        # The page's people first, then their rows: PostgreSQL plans the roles and ticks for
-        # 15 people, not for the thousands the walk may pass.
-        ids = _cut(people, page.number).values("pk")
-        shown = Person.objects.filter(pk__in=ids).only(*ROW_FIELDS).order_by(*BY_FIO)
-        rows = list(annotate_rows(shown, organization, draft))
-    page.object_list = rows
+    page = Paginator(range(total), PAGE_SIZE).get_page(number)
+    if not found and total:
+        found = rows_of(page.number)
+    page.object_list = [_row(values[:-1]) for values in found]
     return page
-
-
-def _cut(people: QuerySet[Person], number: int) -> QuerySet[Person]:
-    start = (number - 1) * PAGE_SIZE
-    return people[start : start + PAGE_SIZE]
 
 
 class Choice(NamedTuple):
@@ -331,23 +473,24 @@ class FilterOptions:
         return [group for group in self.groups if not course or group.course == course]
 
 
+_OPTIONS_SQL = f"""
+    SELECT kind, id, name, course FROM (
+        SELECT 1 AS kind, id, name, course FROM {_GROUP}
+        WHERE organization_id = %s AND is_active
+        UNION ALL
+        SELECT 2, id, name, 0 FROM {_DISCIPLINE}
+        WHERE organization_id = %s AND is_active
+    ) options
+    ORDER BY kind, course, name, id
+"""
+
+
 def filter_options(organization: Organization) -> FilterOptions:
-    """What the «Курс», «Группа» and «Дисциплина» selects offer: two queries of plain rows (a
-    college has hundreds of groups: model instances would cost more than the queries)."""
-    groups = [
-        Choice(*row)
-        for row in Group.objects.active()
-        .filter(organization=organization)
-        .order_by("course", "name", "pk")
-        .values_list("pk", "name", "course")
-    ]
-    disciplines = [
-        Choice(*row)
-        for row in Discipline.objects.active()
-        .filter(organization=organization)
-        .order_by("name", "pk")
-        .values_list("pk", "name")
-    ]
+    """What the «Курс», «Группа» and «Дисциплина» selects offer, in one query of plain rows (a
+    college has hundreds of groups: model instances would cost more than the query)."""
+    groups, disciplines = [], []
+    for kind, *choice in fetch(_OPTIONS_SQL, (organization.pk, organization.pk)):
+        (groups if kind == 1 else disciplines).append(Choice(*choice))
     return FilterOptions(sorted({g.course for g in groups}), groups, disciplines)
 
 
@@ -359,10 +502,34 @@ def consistent(query: PickerQuery, options: FilterOptions) -> PickerQuery:
     return query
 
 
-def row_of(draft: ChatDraft, person_id: int) -> Person | None:
-    """One row of the picker as the page shows it, after a change: one query."""
-    people = candidates(draft.organization, PickerQuery(), draft).filter(pk=person_id)
-    return annotate_rows(people, draft.organization, draft).first()
+def row_of(draft: ChatDraft, person_id: int) -> Row | None:
+    """One row of the picker as the page shows it, after a change: one query. None when the
+    person is no candidate of the college."""
+    condition = _condition(
+        draft.organization_id, PickerQuery(), draft.pk, Sql("p.id = %s", (person_id,))
+    )
+    person = Sql(
+        f"SELECT p.id, p.last_name, p.first_name, p.middle_name, 1 AS found"
+        f" FROM {_PERSON} p WHERE {condition.text}",
+        condition.params,
+    )
+    rows = _rows(draft.organization_id, draft.pk, person)
+    found = fetch(rows.text, rows.params)
+    return _row(found[0][:-1]) if found else None
+
+
+def others_than(person_id: int, chat_id: int | None = None) -> Sql:
+    """A `narrowed` condition: anyone but the person, and, with `chat_id`, not in that chat."""
+    parts = [Sql("p.id <> %s", (person_id,))]
+    if chat_id is not None:
+        parts.append(
+            Sql(
+                f"NOT EXISTS (SELECT 1 FROM {_CHAT_MEMBER} m"
+                " WHERE m.chat_id = %s AND m.person_id = p.id)",
+                (chat_id,),
+            )
+        )
+    return _all(parts)
 
 
 # --- the draft ------------------------------------------------------------------------------
@@ -412,7 +579,10 @@ def draft_select(draft: ChatDraft, person_id: int, *, selected: bool) -> bool:
     if not selected:
         ChatDraftMember.objects.filter(draft=draft, person_id=person_id).delete()
         return True
-    if not candidates(draft.organization, PickerQuery()).filter(pk=person_id).exists():
+    condition = _condition(
+        draft.organization_id, PickerQuery(), None, Sql("p.id = %s", (person_id,))
+    )
+    if not fetch(f"SELECT 1 FROM {_PERSON} p WHERE {condition.text}", condition.params):
         return False
     ChatDraftMember.objects.get_or_create(draft=draft, person_id=person_id)
     return True
@@ -427,17 +597,29 @@ def draft_set_admin(draft: ChatDraft, person_id: int, *, is_admin: bool) -> bool
 
 
 def draft_select_all(draft: ChatDraft, query: PickerQuery) -> int:
-    """«Выбрать всех»: everyone the tab and filters match, across pages."""
-    ids = candidates(draft.organization, query, draft).values_list("pk", flat=True)
-    rows = [ChatDraftMember(draft=draft, person_id=pk) for pk in ids.iterator(chunk_size=2000)]
-    ChatDraftMember.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    return len(rows)
+    """«Выбрать всех»: everyone the tab and filters match, across pages, in one statement;
+    the number matched (those ticked before included)."""
+    condition = _condition(draft.organization_id, query, draft.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_DRAFT_MEMBER} (draft_id, person_id, is_admin)"
+            f" SELECT %s, p.id, FALSE FROM {_PERSON} p WHERE {condition.text}"
+            " ON CONFLICT (draft_id, person_id) DO NOTHING",
+            (draft.pk, *condition.params),
+        )
+    return count_of(draft.organization, query, draft)
 
 
 def draft_unselect_all(draft: ChatDraft, query: PickerQuery) -> int:
-    matching = candidates(draft.organization, query, draft).values("pk")
-    deleted, _ = ChatDraftMember.objects.filter(draft=draft, person__in=matching).delete()
-    return deleted
+    """«Снять всех»: untick everyone the tab and filters match; the number unticked."""
+    condition = _condition(draft.organization_id, query, draft.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {_DRAFT_MEMBER} WHERE draft_id = %s AND person_id IN"
+            f" (SELECT p.id FROM {_PERSON} p WHERE {condition.text})",
+            (draft.pk, *condition.params),
+        )
+        return cursor.rowcount
 
 
 def draft_members(draft: ChatDraft) -> dict[int, bool]:
