@@ -294,3 +294,55 @@ def chat_card(context, chat) -> SafeString:
         edit_icon=_ICON["edit"],
         delete=delete,
     )
+
+
+# --- a row of the participant picker --------------------------------------------------------
+# Fifteen rows of some twenty variables each: drawn here for the reason the cards are. The
+# values come as picker.page_of gives them (a `picker.Row`).
+
+_PICK = """<li id="pick-{pk}" class="pick{selected_class}">
+    <input type="hidden" name="shown" value="{pk}">
+    <span class="pick__check">
+      <input type="checkbox" id="pick-{pk}-on" name="selected" value="{pk}"{checked} \
+hx-post="{change_url}" hx-vals='{{"action": "select", "person": "{pk}"}}' \
+hx-target="#pick-{pk}" hx-swap="outerHTML" hx-sync="closest form:queue all">
+    </span>
+    <label class="pick__name" for="pick-{pk}-on">{name}</label>
+    <span class="pick__role">{role}</span>
+    <label class="pick__admin" title="Администратор чата">
+      <input type="checkbox" id="pick-{pk}-admin" name="admin" value="{pk}"{admin_checked} \
+hx-post="{change_url}" hx-vals='{{"action": "admin", "person": "{pk}"}}' \
+hx-target="#pick-{pk}" hx-swap="outerHTML" hx-sync="closest form:queue all">
+      <span>Администратор чата<span class="visually-hidden">: {name}</span></span>
+    </label>
+  </li>
+"""
+
+
+def role_label(person) -> str:
+    """«Преподаватель, Обучающийся, ИС-21, Родитель»: the person's roles in the college; a
+    staff member without a position is «Сотрудник»."""
+    roles = []
+    if person.staff_position is not None:
+        roles.append(person.staff_position or "Сотрудник")
+    if person.student_group:
+        roles.append(f"Обучающийся, {person.student_group}")
+    if person.is_parent:
+        roles.append("Родитель")
+    return ", ".join(roles)
+
+
+@register.simple_tag(takes_context=True)
+def pick_row(context, person) -> SafeString:
+    """`{% pick_row person %}`: one row of the participant picker (F15, F17) with its two
+    ticks, each a small POST to the draft (`change_url`)."""
+    return _html(
+        _PICK,
+        pk=person.pk,
+        selected_class=" is-selected" if person.selected else "",
+        checked=" checked" if person.selected else "",
+        admin_checked=" checked" if person.selected_admin else "",
+        change_url=context["change_url"],
+        name=person.full_name,
+        role=role_label(person),
+    )
