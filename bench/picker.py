@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from bench.common import Report, bench_client, ensure_college, measure_against, run_main
 from bench.page import link
 
-INDEX = "directory_person_fio_search_trgm"
-FIO_INDEX = "directory_person_fio_order"
+INDEX = "directory_collegeperson_fio_search_trgm"
+FIO_INDEX = "collegeperson_fio_order"
 
 
 def explain(organization, query, index: str = INDEX) -> tuple[str, str]:

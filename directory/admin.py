@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 
 from config.admin import ReadOnlyAdmin
 from directory.models import (
+    CollegePerson,
     Discipline,
     Group,
     Guardian,
@@ -315,6 +316,18 @@ class RosterChangeAdmin(ReadOnlyAdmin):
     list_display = ("organization", "person_id")
     list_filter = ("organization",)
     list_select_related = ("organization",)
+    show_full_result_count = False
+
+
+@admin.register(CollegePerson)
+class CollegePersonAdmin(ReadOnlyAdmin):
+    """Who each college's participant picker offers: read-only, the database keeps it from the
+    roles and names (college_people.py). Support checks here why someone is (not) found."""
+
+    list_display = ("last_name", "first_name", "middle_name", "organization")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    search_fields = ("fio_search",)
     show_full_result_count = False
 
 

@@ -380,3 +380,57 @@ class Lesson(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%d.%m.%Y} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class CollegePerson(models.Model):
+    """A person with an active role in a college — staff, student or parent — under the name
+    the college's participant picker (F15) lists and searches them by.
+
+    A read model kept by database triggers on the role tables and on people's names
+    (directory/college_people.py), never written by the code. People have no college of their
+    own, so without it a search of one college would read the whole region's matches and
+    check three role tables for each; here the college and the search meet in one index
+    scan, and the college's list walks its own FIO order.
+    """
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the unique constraint and the FIO order lead with it
+        verbose_name="организация",
+        related_name="+",
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        verbose_name="человек",
+        related_name="+",
+    )
+    last_name = models.CharField("фамилия", max_length=150)
+    first_name = models.CharField("имя", max_length=150)
+    middle_name = models.CharField("отчество", max_length=150, blank=True)
+    # As Person.fio_search; a trigram index on PostgreSQL (migration 0007).
+    fio_search = models.GeneratedField(
+        expression=Upper(Concat("last_name", Value(" "), "first_name", Value(" "), "middle_name")),
+        output_field=models.CharField(max_length=452),
+        db_persist=True,
+        verbose_name="ФИО для поиска",
+    )
+
+    class Meta:
+        verbose_name = "человек колледжа"
+        verbose_name_plural = "люди колледжей"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "person"], name="collegeperson_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "last_name", "first_name", "middle_name", "person"],
+                name="collegeperson_fio_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.last_name} {self.first_name} {self.middle_name}".strip()

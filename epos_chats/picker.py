@@ -1,11 +1,11 @@
 """The participant picker (F15, F17): who can be chosen, by tab, filters and FIO search, and the
 selection kept in a `ChatDraft` while the person pages, switches tabs and filters.
 
-Every query is bounded: a page of candidates is one query with a search and two without
-(the count, then the page), whatever the college's size; «Выбрать всех» is one insert of ids
-and «Снять всех» one delete. People have no college of their own — a region's directory is
-one table of people with roles in colleges — so the queries start from what is selective:
-the trigram index for a search, the college's role rows for a count, the FIO index for a page.
+Every query is bounded: a page of candidates is one query, with its count, whatever the
+college's size; «Выбрать всех» is one insert of ids and «Снять всех» one delete. People have
+no college of their own — a region's directory is one table of people with roles in colleges —
+so the candidates are read from the college's people (directory.CollegePerson, kept by
+triggers): a search meets the college in one index scan, a list walks the college's FIO order.
 
 Why the selection lives on the server and not in the form: «Выбрать всех» may pick thousands
 of people on pages the browser never loaded, and each tick must survive paging, tabs, filters,
@@ -27,6 +27,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from directory.models import (
+    CollegePerson,
     Discipline,
     Group,
     Guardian,
@@ -42,7 +43,6 @@ from epos_chats.models import Chat, ChatDraft, ChatDraftMember, ChatMember
 PAGE_SIZE = 15
 BY_FIO = ("last_name", "first_name", "middle_name", "pk")
 ROW_FIELDS = ("pk", "last_name", "first_name", "middle_name")
-TRIGRAM = 3  # the shortest part of a FIO the trigram index can find (directory/migrations/0003)
 NO_DISCIPLINE = "none"
 # A draft older than this was abandoned (a closed tab): the owner's next draft clears it.
 DRAFT_TTL = dt.timedelta(days=1)
@@ -128,7 +128,7 @@ class PickerQuery:
 # Written by hand, not with the ORM: the picker's page is one query whose shape follows the tab
 # and the filters, and compiling it through the ORM cost twice as long as PostgreSQL took to
 # run it. Each piece below is one rule of the seed's filters; the page, the count, «Выбрать
-# всех», «Снять всех» and a single tick all read who is a candidate from `_condition`.
+# всех», «Снять всех» and a single tick all read who is a candidate from `_people`.
 
 _PERSON = Person._meta.db_table
 _STUDENT = Student._meta.db_table
@@ -164,8 +164,15 @@ class _Role(NamedTuple):
     rows: Sql
 
     def exists_for(self, person: str) -> Sql:
+        """Whether `person` holds the role. On PostgreSQL behind `OFFSET 0`, which keeps the
+        check a check: the planner would otherwise join the role table to the college's people
+        and, misled by the region-wide spread of person ids, read all the college's roles to
+        keep a page of fifteen. As a check it looks up the found people one by one after a
+        search, or hashes the narrowed roles once when walking the college's list."""
+        fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
         return Sql(
-            f"EXISTS (SELECT 1 {self.rows.text} AND {self.person} = {person})", self.rows.params
+            f"EXISTS (SELECT 1 {self.rows.text} AND {self.person} = {person}{fence})",
+            self.rows.params,
         )
 
     def people(self) -> Sql:
@@ -293,45 +300,70 @@ def _words(query: PickerQuery) -> list[str]:
     return query.q.upper().split()
 
 
-def _condition(
+# Who can be chosen is read from the college's people (directory.CollegePerson): their names
+# and search column sit next to the college, so a search meets the college in one index scan
+# and a list walks the college's own FIO order. «Выбранные» reads the directory instead: a
+# chat being edited may hold people who have since left the college.
+_COLLEGE = f"{CollegePerson._meta.db_table} c"
+_ANYONE = (
+    f"(SELECT id AS person_id, last_name, first_name, middle_name, fio_search FROM {_PERSON}) c"
+)
+
+
+def _people(
     organization_id: int, query: PickerQuery, draft_id: int | None, narrowed: Sql | None = None
 ) -> Sql:
-    """Whether the person `p` is a candidate: of the tab (the draft's people on «Выбранные»),
-    found by every word of the search, and meeting `narrowed` (a further condition on `p`)."""
-    words = _words(query)
+    """`FROM … WHERE …` of the candidates `c` (with `person_id`, the names and `fio_search`):
+    of the tab (the draft's people on «Выбранные»), found by every word of the search, and
+    meeting `narrowed` (a further condition on `c`)."""
     if query.tab == "selected":
-        condition = Sql(
-            f"EXISTS (SELECT 1 FROM {_DRAFT_MEMBER} d"
-            " WHERE d.draft_id = %s AND d.person_id = p.id)",
-            (draft_id,),
-        )
-    elif words and max(map(len, words)) < TRIGRAM:
-        # Too short for the trigram index, such a search matches most of the region: start from
-        # the college's roles rather than from everyone in the directory.
-        people = _role_people(organization_id, query, duplicates=True)
-        condition = Sql(f"p.id IN ({people.text})", people.params)
+        source = _ANYONE
+        where = [
+            Sql(
+                f"EXISTS (SELECT 1 FROM {_DRAFT_MEMBER} d"
+                " WHERE d.draft_id = %s AND d.person_id = c.person_id)",
+                (draft_id,),
+            )
+        ]
     else:
-        exists = _all([role.exists_for("p.id") for role in _roles(organization_id, query)], " OR ")
-        condition = Sql(f"({exists.text})", exists.params)
+        source = _COLLEGE
+        where = [Sql("c.organization_id = %s", (organization_id,))]
+        roles = _roles(organization_id, query)
+        if query.group:
+            # One group's students, their parents and teachers are a few dozen people: the
+            # page starts from them rather than walking the college's list for its fifteen.
+            people = _all([role.people() for role in roles], " UNION ALL ")
+            where.append(Sql(f"c.person_id IN ({people.text})", people.params))
+        elif query.tab != "all" or query.course or query.discipline:
+            # Anyone of the college holds one of the roles: only a tab or a filter narrows.
+            either = _all([role.exists_for("c.person_id") for role in roles], " OR ")
+            where.append(Sql(f"({either.text})", either.params))
     contains = connection.operators["contains"]  # LIKE, with the escape SQLite needs
-    found = [
-        Sql(f"p.fio_search {contains}", (f"%{connection.ops.prep_for_like_query(word)}%",))
-        for word in words
-    ]
-    return _all([condition, *found, *([narrowed] if narrowed else [])])
+    for word in _words(query):
+        where.append(
+            Sql(f"c.fio_search {contains}", (f"%{connection.ops.prep_for_like_query(word)}%",))
+        )
+    if narrowed is not None:
+        where.append(narrowed)
+    condition = _all(where)
+    return Sql(f"FROM {source} WHERE {condition.text}", condition.params)
 
 
 def _count_sql(
     organization_id: int, query: PickerQuery, draft_id: int | None, narrowed: Sql | None
 ) -> Sql:
-    """How many people the tab offers. Without a search, counted in the role tables: a person
-    has one role of a kind in a college, so the roles (their union on «Все») are the people,
-    and the count reads the college's rows only, not the region's directory."""
+    """How many people the tab offers. Without a search, the college's people or, on a tab
+    or with a filter, its role rows: a person has one role of a kind in a college, so the
+    roles (their union on «Все») are the people."""
     if query.q or narrowed is not None:
-        condition = _condition(organization_id, query, draft_id, narrowed)
-        return Sql(f"SELECT COUNT(*) FROM {_PERSON} p WHERE {condition.text}", condition.params)
+        people = _people(organization_id, query, draft_id, narrowed)
+        return Sql(f"SELECT COUNT(*) {people.text}", people.params)
     if query.tab == "selected":
         return Sql(f"SELECT COUNT(*) FROM {_DRAFT_MEMBER} d WHERE d.draft_id = %s", (draft_id,))
+    if query.tab == "all" and not (query.course or query.group or query.discipline):
+        return Sql(
+            f"SELECT COUNT(*) FROM {_COLLEGE} WHERE c.organization_id = %s", (organization_id,)
+        )
     people = _role_people(organization_id, query, duplicates=False)
     return Sql(f"SELECT COUNT(*) FROM ({people.text}) people", people.params)
 
@@ -351,8 +383,8 @@ def candidates(
 ) -> QuerySet[Person]:
     """The people the tab offers, ordered by FIO, as a queryset (for a few people at a time:
     pages go through `page_of`)."""
-    condition = _condition(organization.pk, query, draft.pk if draft else None)
-    ids = RawSQL(f"SELECT p.id FROM {_PERSON} p WHERE {condition.text}", condition.params)
+    people = _people(organization.pk, query, draft.pk if draft else None)
+    ids = RawSQL(f"SELECT c.person_id {people.text}", people.params)
     return Person.objects.filter(pk__in=ids).order_by(*BY_FIO)
 
 
@@ -374,7 +406,7 @@ class Row:
     full_name = property(Person.full_name.fget)
 
 
-_ORDER = "{0}.last_name, {0}.first_name, {0}.middle_name, {0}.id"
+_BY_NAME = "c.last_name, c.first_name, c.middle_name, c.person_id"
 
 
 def _rows(organization_id: int, draft_id: int | None, people: Sql) -> Sql:
@@ -393,7 +425,7 @@ def _rows(organization_id: int, draft_id: int | None, people: Sql) -> Sql:
                     WHERE gu.person_id = r.id AND gu.organization_id = %s AND gu.is_active),
             ({tick}), r.found
         FROM ({people.text}) r
-        ORDER BY {_ORDER.format("r")}""",
+        ORDER BY r.last_name, r.first_name, r.middle_name, r.id""",
         (organization_id, organization_id, organization_id, draft_id, *people.params),
     )
 
@@ -413,8 +445,8 @@ def page_of(
 ) -> Page:
     """A page of the tab's candidates as the rows show them, with the exact count of all, in
     one query: a search counts with a window over the rows it reads anyway; a list without one
-    takes its count from the role tables (`_count_sql`) and walks the FIO index
-    (directory/migrations/0006) until it has its rows. Roles and ticks are read for the page's
+    takes its count from `_count_sql` and walks the college's FIO order
+    (collegeperson_fio_order) until it has its rows. Roles and ticks are read for the page's
     people only. A page past the end costs a second query for the last one."""
     try:
         # No college has a millionth page: a larger number reads as «past the end» without
@@ -424,19 +456,18 @@ def page_of(
         number = 1
     draft_id = draft.pk if draft else None
     windowed = bool(query.q) or narrowed is not None
-    condition = _condition(organization.pk, query, draft_id, narrowed)
+    people = _people(organization.pk, query, draft_id, narrowed)
     count = (
         Sql("COUNT(*) OVER ()") if windowed else _count_sql(organization.pk, query, draft_id, None)
     )
 
     def rows_of(page_number: int) -> list[tuple]:
-        people = Sql(
-            f"SELECT p.id, p.last_name, p.first_name, p.middle_name, ({count.text}) AS found"
-            f" FROM {_PERSON} p WHERE {condition.text} ORDER BY {_ORDER.format('p')}"
-            " LIMIT %s OFFSET %s",
-            (*count.params, *condition.params, PAGE_SIZE, (page_number - 1) * PAGE_SIZE),
+        page = Sql(
+            f"SELECT c.person_id AS id, c.last_name, c.first_name, c.middle_name,"
+            f" ({count.text}) AS found {people.text} ORDER BY {_BY_NAME} LIMIT %s OFFSET %s",
+            (*count.params, *people.params, PAGE_SIZE, (page_number - 1) * PAGE_SIZE),
         )
-        rows = _rows(organization.pk, draft_id, people)
+        rows = _rows(organization.pk, draft_id, page)
         return fetch(rows.text, rows.params)
 
     found = rows_of(number)
@@ -505,13 +536,13 @@ def consistent(query: PickerQuery, options: FilterOptions) -> PickerQuery:
 def row_of(draft: ChatDraft, person_id: int) -> Row | None:
     """One row of the picker as the page shows it, after a change: one query. None when the
     person is no candidate of the college."""
-    condition = _condition(
-        draft.organization_id, PickerQuery(), draft.pk, Sql("p.id = %s", (person_id,))
+    people = _people(
+        draft.organization_id, PickerQuery(), draft.pk, Sql("c.person_id = %s", (person_id,))
     )
     person = Sql(
-        f"SELECT p.id, p.last_name, p.first_name, p.middle_name, 1 AS found"
-        f" FROM {_PERSON} p WHERE {condition.text}",
-        condition.params,
+        f"SELECT c.person_id AS id, c.last_name, c.first_name, c.middle_name, 1 AS found"
+        f" {people.text}",
+        people.params,
     )
     rows = _rows(draft.organization_id, draft.pk, person)
     found = fetch(rows.text, rows.params)
@@ -520,12 +551,12 @@ def row_of(draft: ChatDraft, person_id: int) -> Row | None:
 
 def others_than(person_id: int, chat_id: int | None = None) -> Sql:
     """A `narrowed` condition: anyone but the person, and, with `chat_id`, not in that chat."""
-    parts = [Sql("p.id <> %s", (person_id,))]
+    parts = [Sql("c.person_id <> %s", (person_id,))]
     if chat_id is not None:
         parts.append(
             Sql(
                 f"NOT EXISTS (SELECT 1 FROM {_CHAT_MEMBER} m"
-                " WHERE m.chat_id = %s AND m.person_id = p.id)",
+                " WHERE m.chat_id = %s AND m.person_id = c.person_id)",
                 (chat_id,),
             )
         )
@@ -587,10 +618,10 @@ def draft_select(draft: ChatDraft, person_id: int, *, selected: bool) -> bool:
     if not selected:
         ChatDraftMember.objects.filter(draft=draft, person_id=person_id).delete()
         return True
-    condition = _condition(
-        draft.organization_id, PickerQuery(), None, Sql("p.id = %s", (person_id,))
+    people = _people(
+        draft.organization_id, PickerQuery(), None, Sql("c.person_id = %s", (person_id,))
     )
-    if not fetch(f"SELECT 1 FROM {_PERSON} p WHERE {condition.text}", condition.params):
+    if not fetch(f"SELECT 1 {people.text}", people.params):
         return False
     ChatDraftMember.objects.get_or_create(draft=draft, person_id=person_id)
     return True
@@ -607,25 +638,25 @@ def draft_set_admin(draft: ChatDraft, person_id: int, *, is_admin: bool) -> bool
 def draft_select_all(draft: ChatDraft, query: PickerQuery) -> int:
     """«Выбрать всех»: everyone the tab and filters match, across pages, in one statement;
     the number matched (those ticked before included)."""
-    condition = _condition(draft.organization_id, query, draft.pk)
+    people = _people(draft.organization_id, query, draft.pk)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_DRAFT_MEMBER} (draft_id, person_id, is_admin)"
-            f" SELECT %s, p.id, FALSE FROM {_PERSON} p WHERE {condition.text}"
+            f" SELECT %s, c.person_id, FALSE {people.text}"
             " ON CONFLICT (draft_id, person_id) DO NOTHING",
-            (draft.pk, *condition.params),
+            (draft.pk, *people.params),
         )
     return count_of(draft.organization, query, draft)
 
 
 def draft_unselect_all(draft: ChatDraft, query: PickerQuery) -> int:
     """«Снять всех»: untick everyone the tab and filters match; the number unticked."""
-    condition = _condition(draft.organization_id, query, draft.pk)
+    people = _people(draft.organization_id, query, draft.pk)
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {_DRAFT_MEMBER} WHERE draft_id = %s AND person_id IN"
-            f" (SELECT p.id FROM {_PERSON} p WHERE {condition.text})",
-            (draft.pk, *condition.params),
+            f" (SELECT c.person_id {people.text})",
+            (draft.pk, *people.params),
         )
         return cursor.rowcount
 
