@@ -6,27 +6,28 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from calls import selectors, services
-
-_ANSWER = "_calls_unseen"
+from epos_chats import menu
 
 
 def has_unseen_call(request: HttpRequest) -> bool:
-    """Whether the signed-in person's current college has a call new to them."""
-    user = getattr(request, "user", None)
-    organization = getattr(request, "organization", None)
-    if user is None or not user.is_authenticated or organization is None:
-        return False
-    if not hasattr(request, _ANSWER):
-        setattr(request, _ANSWER, selectors.has_unseen_call(user, organization))
-    return getattr(request, _ANSWER)
+    """Whether the signed-in person's current college has a call new to them; read with the
+    ЭПОС mark of the menu (epos_chats/menu.py)."""
+    return menu.mark(request, menu.UNSEEN_CALL)
 
 
 def vk_block_opened(request: HttpRequest) -> None:
     """The VK block of «Чаты» is on the screen: the calls published so far are seen. Writes
     only when there was something to clear, so a page view is usually a read."""
-    if has_unseen_call(request):
-        services.mark_calls_seen(person=request.user, organization=request.organization)
-        setattr(request, _ANSWER, False)
+    organization = getattr(request, "organization", None)
+    if organization is None or not request.user.is_authenticated:
+        return
+    if not hasattr(request, menu.UNSEEN_CALL):
+        # Asked alone, not with the ЭПОС mark: «Чаты» counts that one from its own list.
+        unseen = selectors.has_unseen_call(request.user, organization)
+        setattr(request, menu.UNSEEN_CALL, unseen)
+    if getattr(request, menu.UNSEEN_CALL):
+        services.mark_calls_seen(person=request.user, organization=organization)
+        setattr(request, menu.UNSEEN_CALL, False)
 
 
 class CallsMark:

@@ -75,24 +75,25 @@ _UNSEEN_CALL_SQL = f"""
 """
 
 
+def unseen_call_query(person: Person, organization: Organization) -> tuple[str, list]:
+    """The SQL of `has_unseen_call` and its parameters (the menu reads it with the ЭПОС
+    mark: epos_chats/menu.py)."""
+    return _UNSEEN_CALL_SQL, [
+        person.pk,
+        person.pk,
+        organization.pk,
+        OnlineCall.Status.PUBLISHED.value,
+        organization.pk,
+        Chat.Platform.VK.value,
+        person.pk,
+    ]
+
+
 def has_unseen_call(person: Person, organization: Organization) -> bool:
     """F27: whether a live call was published in one of the person's messenger chats of the
     college after they last opened the VK block (ever, when they never did), by someone else:
     a published call's last actor is its publisher, who needs no news of it. One query."""
-    return bool(
-        fetch(
-            _UNSEEN_CALL_SQL,
-            [
-                person.pk,
-                person.pk,
-                organization.pk,
-                OnlineCall.Status.PUBLISHED.value,
-                organization.pk,
-                Chat.Platform.VK.value,
-                person.pk,
-            ],
-        )
-    )
+    return bool(fetch(*unseen_call_query(person, organization)))
 
 
 def join_link(call: OnlineCall) -> str:

@@ -7,8 +7,8 @@ from functools import cached_property
 
 from django.http import HttpRequest
 
+from epos_chats import menu
 from epos_chats.messaging import epos_open
-from epos_chats.messaging_selectors import unread_total
 
 
 class EposUnread:
@@ -19,11 +19,7 @@ class EposUnread:
 
     @cached_property
     def count(self) -> int:
-        user = getattr(self.request, "user", None)
-        organization = getattr(self.request, "organization", None)
-        if user is None or not user.is_authenticated or organization is None:
-            return 0
-        return unread_total(user, organization)
+        return menu.mark(self.request, menu.UNREAD)
 
     @cached_property
     def open(self) -> bool:

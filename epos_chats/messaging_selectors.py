@@ -145,14 +145,22 @@ _UNREAD_TOTAL_SQL = f"""
 """
 
 
+def unread_total_query(person: Person | int, organization: Organization) -> tuple[str, list]:
+    """The SQL of `unread_total` and its parameters (the menu reads it with the call mark:
+    epos_chats/menu.py)."""
+    person_id = getattr(person, "pk", person)
+    return _UNREAD_TOTAL_SQL, [
+        person_id,
+        organization.pk,
+        Chat.Platform.EPOS.value,
+        person_id,
+        person_id,
+    ]
+
+
 def unread_total(person: Person | int, organization: Organization) -> int:
     """The menu's mark: unread messages of all the person's conversations, in one query."""
-    person_id = getattr(person, "pk", person)
-    rows = fetch(
-        _UNREAD_TOTAL_SQL,
-        [person_id, organization.pk, Chat.Platform.EPOS.value, person_id, person_id],
-    )
-    return rows[0][0]
+    return fetch(*unread_total_query(person, organization))[0][0]
 
 
 def conversation_of(person: Person, organization: Organization | None, chat_id: int) -> Chat:

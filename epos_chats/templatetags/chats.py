@@ -346,3 +346,48 @@ def pick_row(context, person) -> SafeString:
         name=person.full_name,
         role=role_label(person),
     )
+
+
+# --- the pager under a list -----------------------------------------------------------------
+# Under «Чаты», the picker and a chat's members: drawn here once rather than as three copies of
+# some forty tags each.
+
+_PAGER = '<nav class="pager" aria-label="{label}">{prev}{links}{next}</nav>'
+_PAGER_LINK = '<a class="pager__link" href="{url}"{htmx}{rel} aria-label="{aria}">{text}</a>'
+_PAGER_OFF = '<span class="pager__link is-disabled" aria-hidden="true">{}</span>'
+_PAGER_HERE = '<span class="pager__link is-current" aria-current="page">{}</span>'
+_PAGER_GAP = mark_safe('<span class="pager__gap">…</span>')
+_PAGER_HTMX = ' hx-get="{url}" hx-target="{target}" hx-swap="{swap}" hx-push-url="true"'
+
+
+@register.simple_tag
+def pager(links: dict, label: str, target: str = "", swap: str = "") -> SafeString:
+    """`{% pager pager "Страницы списка чатов" "#chat-list" "outerHTML" %}`: «‹», the page
+    numbers with gaps, «›», as views._pager gives them; with `target`, htmx fetches each page
+    into it (`swap`) and pushes it to the history, and without JavaScript the links still go."""
+
+    def link(url: str, text, aria: str, rel: str = "") -> SafeString:
+        htmx = _html(_PAGER_HTMX, url=url, target=target, swap=swap) if target else ""
+        rel = f' rel="{rel}"' if rel else ""
+        return _html(_PAGER_LINK, url=url, htmx=htmx, rel=mark_safe(rel), aria=aria, text=text)
+
+    numbers = []
+    for number in links["links"]:
+        if number.get("ellipsis"):
+            numbers.append(_PAGER_GAP)
+        elif number["current"]:
+            numbers.append(_html(_PAGER_HERE, number["number"]))
+        else:
+            numbers.append(link(number["url"], number["number"], f"Страница {number['number']}"))
+    prev_url, next_url = links["prev_url"], links["next_url"]
+    return _html(
+        _PAGER,
+        label=label,
+        prev=link(prev_url, "‹", "Предыдущая страница", "prev")
+        if prev_url
+        else _html(_PAGER_OFF, "‹"),
+        links=mark_safe("".join(numbers)),
+        next=link(next_url, "›", "Следующая страница", "next")
+        if next_url
+        else _html(_PAGER_OFF, "›"),
+    )
