@@ -201,7 +201,11 @@ def _students(organization_id: int, query: PickerQuery) -> _Role:
     where = [Sql("s.organization_id = %s AND s.is_active", (organization_id,))]
     if query.course:
         joins = f" INNER JOIN {_GROUP} sg ON sg.id = s.group_id"
-        where.append(Sql("sg.course = %s", (query.course,)))
+        # The group's college too (the student's, always): PostgreSQL then reads the college's
+        # groups of the course, not the region's.
+        where.append(
+            Sql("sg.organization_id = %s AND sg.course = %s", (organization_id, query.course))
+        )
     if query.group:
         where.append(Sql("s.group_id = %s", (query.group,)))
     if isinstance(query.discipline, int):

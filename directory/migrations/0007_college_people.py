@@ -26,12 +26,6 @@ def search_indexes(apps, schema_editor):
     schema_editor.execute(
         f"CREATE INDEX {TRIGRAM} ON {college_people.TABLE} USING gin (fio_search gin_trgm_ops)"
     )
-    # A part of a FIO one person in two hundred carries matches none of the default hundred
-    # histogram entries, and PostgreSQL would then expect a handful of rows where a region
-    # has a thousand; with a thousand entries its estimate lands near the truth.
-    schema_editor.execute(
-        f"ALTER TABLE {college_people.TABLE} ALTER COLUMN fio_search SET STATISTICS 1000"
-    )
     for index in PERSON_INDEXES:
         schema_editor.execute(f"DROP INDEX IF EXISTS {index}")
 
@@ -65,7 +59,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'человек колледжа',
                 'verbose_name_plural': 'люди колледжей',
-                'indexes': [models.Index(fields=['organization', 'last_name', 'first_name', 'middle_name', 'person'], name='collegeperson_fio_order')],
+                'indexes': [models.Index(fields=['organization', 'last_name', 'first_name', 'middle_name', 'person'], include=('fio_search',), name='collegeperson_fio_order')],
                 'constraints': [models.UniqueConstraint(fields=('organization', 'person'), name='collegeperson_unique')],
             },
         ),
