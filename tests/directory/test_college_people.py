@@ -176,3 +176,16 @@ def test_whatever_changes_the_kept_people_are_the_colleges_active_roles(changes)
         for person_id, first_name in CollegePerson.objects.values_list("person", "first_name"):
             assert first_name == names[person_id]
         transaction.set_rollback(True)
+
+
+@pytest.mark.postgres
+def test_the_search_index_takes_new_people_in_at_once_rather_than_queueing_them():
+    """A GIN fast-update list is read by every search until a vacuum: the import would
+    leave thousands of entries there for the picker to wade through."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = %s",
+            ["directory_collegeperson_fio_search_trgm"],
+        )
+        (options,) = cursor.fetchone()
+    assert "fastupdate=off" in options
