@@ -1,8 +1,8 @@
 """`python -m bench picker [--scale small|region] [--json]`: the participant picker of a new
 chat (/chats/new/custom/) in a college of about 20 000 people, searched by part of a FIO and
 narrowed by filters, through the full middleware stack against the trivial view; and
-EXPLAIN's verdict on the queries the picker runs: the search (the trigram index of
-directory/migrations/0003) and the list without one (the FIO index of 0006)."""
+EXPLAIN's verdict on the queries the picker runs: the search (the trigram index of the
+college's people, directory/migrations/0007) and the list without one (their FIO order)."""
 
 from __future__ import annotations
 

@@ -463,11 +463,20 @@ def _since_last_rebuild(organization: Organization) -> _Since:
     run, log = RebuildRun._meta.db_table, RosterChange._meta.db_table
     people, people_params = "NULL", []
     if connection.vendor == "postgresql":  # see _Logged
+        # Only after a run that matched the directory: before the first one the log holds the
+        # whole college (its import) and the comparison takes everyone anyway.
         people = (
-            f"(SELECT COALESCE(array_agg(DISTINCT person_id), '{{}}') FROM {log} "
-            "WHERE organization_id = %s AND person_id IS NOT NULL)"
+            f"CASE WHEN EXISTS (SELECT 1 FROM {run} r WHERE r.organization_id = %s"
+            " AND r.status IN (%s, %s)) THEN ("
+            f"SELECT COALESCE(array_agg(DISTINCT person_id), '{{}}') FROM {log} "
+            "WHERE organization_id = %s AND person_id IS NOT NULL) END"
         )
-        people_params = [organization.pk]
+        people_params = [
+            organization.pk,
+            RebuildRun.Status.APPLIED.value,
+            RebuildRun.Status.UNCHANGED.value,
+            organization.pk,
+        ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
