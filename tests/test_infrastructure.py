@@ -29,3 +29,12 @@ def test_celery_runs_tasks_in_process_exactly_when_there_is_no_redis():
 @pytest.mark.django_db
 def test_ci_runs_against_postgresql():
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db
+def test_the_system_checks_that_read_the_database_pass_at_warning_level():
+    """What `migrate` (and so `make run`) checks: models against what this database
+    supports. A warning here would greet every fresh start."""
+    from django.core.management import call_command
+
+    call_command("check", "--database", "default", "--fail-level", "WARNING", verbosity=0)
