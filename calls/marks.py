@@ -18,15 +18,14 @@ def has_unseen_call(request: HttpRequest) -> bool:
 def vk_block_opened(request: HttpRequest) -> None:
     """The VK block of «Чаты» is on the screen: the calls published so far are seen. Writes
     only when there was something to clear, so a page view is usually a read."""
-    organization = getattr(request, "organization", None)
-    if organization is None or not request.user.is_authenticated:
+    if not menu.in_college(request):
         return
     if not hasattr(request, menu.UNSEEN_CALL):
         # Asked alone, not with the ЭПОС mark: «Чаты» counts that one from its own list.
-        unseen = selectors.has_unseen_call(request.user, organization)
+        unseen = selectors.has_unseen_call(request.user, request.organization)
         setattr(request, menu.UNSEEN_CALL, unseen)
     if getattr(request, menu.UNSEEN_CALL):
-        services.mark_calls_seen(person=request.user, organization=organization)
+        services.mark_calls_seen(person=request.user, organization=request.organization)
         setattr(request, menu.UNSEEN_CALL, False)
 
 

@@ -15,15 +15,23 @@ UNSEEN_CALL = "_calls_unseen"  # cleared by calls.marks.vk_block_opened
 UNREAD = "_epos_unread"
 
 
-def read(request: HttpRequest) -> None:
-    """Set both marks on the request (nothing to mark without a signed-in person in a
-    college); one query."""
+def in_college(request: HttpRequest) -> bool:
+    """Whether a signed-in person acts in a college: without one there is nothing to mark."""
     user = getattr(request, "user", None)
-    organization = getattr(request, "organization", None)
-    if user is None or not user.is_authenticated or organization is None:
+    return (
+        user is not None
+        and user.is_authenticated
+        and getattr(request, "organization", None) is not None
+    )
+
+
+def read(request: HttpRequest) -> None:
+    """Set both marks on the request; one query."""
+    if not in_college(request):
         setattr(request, UNSEEN_CALL, False)
         setattr(request, UNREAD, 0)
         return
+    user, organization = request.user, request.organization
     call_sql, call_params = unseen_call_query(user, organization)
     unread_sql, unread_params = unread_total_query(user, organization)
     ((unseen, unread),) = fetch(

@@ -42,7 +42,6 @@ from epos_chats.models import Chat, ChatDraft, ChatDraftMember, ChatMember
 
 PAGE_SIZE = 15
 BY_FIO = ("last_name", "first_name", "middle_name", "pk")
-ROW_FIELDS = ("pk", "last_name", "first_name", "middle_name")
 NO_DISCIPLINE = "none"
 # A draft older than this was abandoned (a closed tab): the owner's next draft clears it.
 DRAFT_TTL = dt.timedelta(days=1)
@@ -332,14 +331,14 @@ def _people(
     else:
         source = _COLLEGE
         where = [Sql("c.organization_id = %s", (organization_id,))]
-        roles = _roles(organization_id, query)
         if query.group:
             # One group's students, their parents and teachers are a few dozen people: the
             # page starts from them rather than walking the college's list for its fifteen.
-            people = _all([role.people() for role in roles], " UNION ALL ")
+            people = _role_people(organization_id, query, duplicates=True)
             where.append(Sql(f"c.person_id IN ({people.text})", people.params))
         elif query.tab != "all" or query.course or query.discipline:
             # Anyone of the college holds one of the roles: only a tab or a filter narrows.
+            roles = _roles(organization_id, query)
             either = _all([role.exists_for("c.person_id") for role in roles], " OR ")
             where.append(Sql(f"({either.text})", either.params))
     contains = connection.operators["contains"]  # LIKE, with the escape SQLite needs
